@@ -1,0 +1,257 @@
+//! The command line, declared with clap. Definitions only: validation into a
+//! typed configuration happens in [`crate::config`], before any work starts.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "wharf",
+    version,
+    about = "Supply-chain steps of a container CI pipeline: pin, lint, sbom, scan, sign, attest, verify, promote",
+    long_about = "Supply-chain steps of a container CI pipeline, in the only safe order: \
+                  pin tags to digests, scan before signing, sign the digest, verify what admission will check, \
+                  and promote only what verifies.\n\n\
+                  Exit codes: 0 ok, 1 a policy said no (gate failed, unverified, unpinned under --check), \
+                  2 could not do the job."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Allow plain HTTP, or TLS without certificate checks, for this registry
+    /// only (HOST or HOST:PORT). Repeatable; also WHARF_INSECURE_REGISTRIES,
+    /// comma-separated.
+    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]", global = true)]
+    pub insecure_registry: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Resolve image tags to digests in Dockerfiles, Kubernetes manifests,
+    /// Helm values, kustomization and compose files
+    Pin(PinArgs),
+    /// Build-hygiene checks for Dockerfiles
+    Lint(LintArgs),
+    /// Inventory of the image's packages (CycloneDX or SPDX)
+    Sbom(SbomArgs),
+    /// Match the image's packages against OSV data; report all, gate on --fail-on
+    Scan(ScanArgs),
+    /// Manage the local OSV database
+    Db(DbArgs),
+    /// Sign the image digest (keyless by default in CI)
+    Sign(SignArgs),
+    /// Sign an in-toto attestation about the image and store it beside it
+    Attest(AttestArgs),
+    /// Exit 0 only if a valid signature (or attestation) from the identity exists
+    Verify(VerifyArgs),
+    /// Verify a Sigstore bundle for a file or digest
+    VerifyBlob(VerifyBlobArgs),
+    /// Write a cosign-compatible encrypted key pair
+    GenerateKeyPair(GenerateKeyPairArgs),
+    /// Rewrite deploy values to the signed digest
+    Promote(PromoteArgs),
+    /// Print an admission policy matching the signing identity
+    Policy(PolicyArgs),
+    /// The whole pipeline with its gates
+    Run(RunArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PinStyle {
+    /// `name:tag@sha256:…`: the tag stays for humans, the digest decides
+    TagDigest,
+    /// `name@sha256:…`
+    Digest,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TextOrJson {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct PinArgs {
+    /// Files or directories (walked recursively). Default: the current directory.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Resolve nothing; exit 1 listing every reference without a digest
+    #[arg(long, conflicts_with = "write")]
+    pub check: bool,
+    /// Edit the files in place (atomically); default is to print a diff
+    #[arg(long)]
+    pub write: bool,
+    /// How a pinned reference is written
+    #[arg(long, value_enum, default_value_t = PinStyle::TagDigest)]
+    pub style: PinStyle,
+    /// Pin the manifest of this platform instead of the multi-arch index
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
+    #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+    pub format: TextOrJson,
+    /// How many registry requests may run at once
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub concurrency: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    #[arg(value_name = "DOCKERFILE")]
+    pub dockerfiles: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SbomArgs {
+    pub image: String,
+    #[arg(long, default_value = "cyclonedx-json", value_name = "cyclonedx-json|spdx-json")]
+    pub format: String,
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    pub image: Option<String>,
+    #[arg(long, value_name = "FILE")]
+    pub sbom: Option<PathBuf>,
+    #[arg(long, value_name = "DIR|ZIP")]
+    pub db: Option<PathBuf>,
+    #[arg(long = "fail-on", value_name = "SEVERITY")]
+    pub fail_on: Option<String>,
+    #[arg(long = "ignore-unfixed")]
+    pub ignore_unfixed: bool,
+    #[arg(long = "ignore-file", value_name = "FILE")]
+    pub ignore_file: Option<PathBuf>,
+    #[arg(long, value_name = "FILE")]
+    pub vex: Option<PathBuf>,
+    #[arg(long, value_name = "table|json|sarif|markdown")]
+    pub format: Option<String>,
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    #[command(subcommand)]
+    pub command: DbCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Import OSV records (a directory or osv.dev's all.zip) into the local cache
+    Import { paths: Vec<PathBuf> },
+    /// Counts per ecosystem and the data's age
+    Status,
+}
+
+#[derive(Debug, Args)]
+pub struct SigningArgs {
+    /// Sign with a cosign key (passphrase from WHARF_PASSWORD or COSIGN_PASSWORD)
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// The OIDC token to sign with (default: discovered from the CI environment)
+    #[arg(long = "identity-token", value_name = "TOKEN", hide_env_values = true)]
+    pub identity_token: Option<String>,
+    /// A Sigstore ClientTrustConfig (trusted root + signing config)
+    #[arg(long = "trust-config", value_name = "FILE", env = "WHARF_TRUST_CONFIG")]
+    pub trust_config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct IdentityArgs {
+    #[arg(long = "certificate-identity", value_name = "ID")]
+    pub certificate_identity: Option<String>,
+    #[arg(long = "certificate-identity-regexp", value_name = "REGEX")]
+    pub certificate_identity_regexp: Option<String>,
+    #[arg(long = "certificate-oidc-issuer", value_name = "URL")]
+    pub certificate_oidc_issuer: Option<String>,
+    #[arg(long = "certificate-oidc-issuer-regexp", value_name = "REGEX")]
+    pub certificate_oidc_issuer_regexp: Option<String>,
+    /// Verify against a public key instead of a certificate identity
+    #[arg(long, value_name = "PUB")]
+    pub key: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    pub image: String,
+    #[command(flatten)]
+    pub signing: SigningArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AttestArgs {
+    pub image: String,
+    #[arg(long, value_name = "FILE")]
+    pub predicate: Option<PathBuf>,
+    #[arg(long = "type", value_name = "cyclonedx|spdxjson|slsaprovenance1|vuln|URI")]
+    pub predicate_type: Option<String>,
+    #[command(flatten)]
+    pub signing: SigningArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    pub image: String,
+    #[command(flatten)]
+    pub identity: IdentityArgs,
+    #[arg(long = "attestation-type", value_name = "TYPE")]
+    pub attestation_type: Option<String>,
+    #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+    pub format: TextOrJson,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyBlobArgs {
+    /// The file, or sha256:HEX of its contents
+    pub input: String,
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
+    #[command(flatten)]
+    pub identity: IdentityArgs,
+    #[arg(long = "trusted-root", value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateKeyPairArgs {
+    /// Prefix of the written files (PREFIX.key, PREFIX.pub)
+    #[arg(long = "output-key-prefix", default_value = "cosign")]
+    pub output_key_prefix: String,
+}
+
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    /// The image to promote: REPO[:TAG]@sha256:HEX
+    pub image: String,
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    #[arg(long, conflicts_with = "write")]
+    pub check: bool,
+    #[arg(long)]
+    pub write: bool,
+    #[arg(long = "no-verify")]
+    pub no_verify: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    #[arg(value_name = "kyverno|policy-controller")]
+    pub engine: String,
+    #[command(flatten)]
+    pub identity: IdentityArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    pub image: Option<String>,
+}

@@ -1,0 +1,50 @@
+//! Flags and environment, validated into typed settings before any work
+//! starts. Precedence: flags > environment (`WHARF_*`) > wharf.yaml.
+
+use std::collections::BTreeSet;
+
+use crate::cli::GlobalArgs;
+use crate::error::{Error, Result};
+
+/// Settings every command shares.
+#[derive(Debug, Clone, Default)]
+pub struct Global {
+    /// Registries (host or host:port) that may be reached over plain HTTP or
+    /// TLS without certificate checks. Nothing else ever is.
+    pub insecure_registries: BTreeSet<String>,
+}
+
+impl Global {
+    pub fn from_args(args: &GlobalArgs) -> Result<Global> {
+        let from_env = std::env::var("WHARF_INSECURE_REGISTRIES").unwrap_or_default();
+        let mut insecure_registries = BTreeSet::new();
+        for raw in args.insecure_registry.iter().map(String::as_str).chain(from_env.split(',')) {
+            let host = raw.trim();
+            if host.is_empty() {
+                continue;
+            }
+            if host.contains('/') || host.contains(char::is_whitespace) {
+                return Err(Error::Usage(format!(
+                    "--insecure-registry {host:?}: give a host or host:port, without scheme or path \
+                     (for example 127.0.0.1:5000)"
+                )));
+            }
+            insecure_registries.insert(host.to_ascii_lowercase());
+        }
+        Ok(Global { insecure_registries })
+    }
+
+    /// Whether `registry` (host[:port]) was named insecure. A bare host named
+    /// insecure covers every port of that host.
+    pub fn is_insecure(&self, registry: &str) -> bool {
+        let registry = registry.to_ascii_lowercase();
+        if self.insecure_registries.contains(&registry) {
+            return true;
+        }
+        let host = match registry.rsplit_once(':') {
+            Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) && !h.ends_with(':') => h,
+            _ => registry.as_str(),
+        };
+        self.insecure_registries.contains(host)
+    }
+}

@@ -1,0 +1,40 @@
+//! The one error type: "could not do the job" (exit 2). Policy results
+//! ("unpinned", "gate failed") are not errors; they are findings.
+//!
+//! Messages say what failed, on which input, why, and what to do. They never
+//! carry secrets: registry passwords and tokens are not put in any variant.
+
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Flags, environment or config that do not make sense together.
+    #[error("{0}")]
+    Usage(String),
+
+    /// A command that the contract declares but this build does not do yet.
+    #[error("`wharf {0}` is not built yet; see README.md for the commands that work today")]
+    NotBuilt(&'static str),
+
+    #[error(transparent)]
+    Reference(#[from] crate::reference::ReferenceError),
+
+    #[error(transparent)]
+    Registry(#[from] crate::registry::RegistryError),
+
+    /// A file that could not be read, parsed or written.
+    #[error("{}: {message}", path.display())]
+    File { path: PathBuf, message: String },
+
+    /// Several independent failures (one per file, say), all reported.
+    #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
+    Many(Vec<Error>),
+}
+
+impl Error {
+    pub fn file(path: impl Into<PathBuf>, message: impl Into<String>) -> Error {
+        Error::File { path: path.into(), message: message.into() }
+    }
+}

@@ -1,0 +1,47 @@
+//! wharf: the supply-chain steps of a container CI pipeline, as one library
+//! behind one binary. Each step is a module named after its command.
+#![forbid(unsafe_code)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod pin;
+pub mod reference;
+pub mod registry;
+pub mod report;
+
+pub use error::{Error, Result};
+
+/// How a command ended when it did its job: the policy said yes or no.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exit 0.
+    Ok,
+    /// Exit 1: a policy said no (unpinned under `--check`, a failed gate, unverified).
+    PolicyNo,
+}
+
+/// Runs one command line. Errors mean the job could not be done (exit 2).
+pub fn run(cli: cli::Cli) -> Result<Outcome> {
+    let global = config::Global::from_args(&cli.global)?;
+    use cli::Command;
+    match cli.command {
+        Command::Pin(args) => {
+            let options = pin::PinOptions::from_args(args)?;
+            pin::run(&global, &options)
+        }
+        Command::Lint(_) => Err(Error::NotBuilt("lint")),
+        Command::Sbom(_) => Err(Error::NotBuilt("sbom")),
+        Command::Scan(_) => Err(Error::NotBuilt("scan")),
+        Command::Db(_) => Err(Error::NotBuilt("db")),
+        Command::Sign(_) => Err(Error::NotBuilt("sign")),
+        Command::Attest(_) => Err(Error::NotBuilt("attest")),
+        Command::Verify(_) => Err(Error::NotBuilt("verify")),
+        Command::VerifyBlob(_) => Err(Error::NotBuilt("verify-blob")),
+        Command::GenerateKeyPair(_) => Err(Error::NotBuilt("generate-key-pair")),
+        Command::Promote(_) => Err(Error::NotBuilt("promote")),
+        Command::Policy(_) => Err(Error::NotBuilt("policy")),
+        Command::Run(_) => Err(Error::NotBuilt("run")),
+    }
+}

@@ -1,0 +1,7 @@
+//! placeholder
+#[derive(Debug, thiserror::Error)]
+#[error("registry")]
+pub struct RegistryError;
+pub struct RegistryClient;
+pub struct Platform;
+pub struct Resolved;
