@@ -110,7 +110,11 @@ pub struct LintArgs {
 #[derive(Debug, Args)]
 pub struct SbomArgs {
     pub image: String,
-    #[arg(long, default_value = "cyclonedx-json", value_name = "cyclonedx-json|spdx-json")]
+    #[arg(
+        long,
+        default_value = "cyclonedx-json",
+        value_name = "cyclonedx-json|spdx-json"
+    )]
     pub format: String,
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -191,7 +195,10 @@ pub struct AttestArgs {
     pub image: String,
     #[arg(long, value_name = "FILE")]
     pub predicate: Option<PathBuf>,
-    #[arg(long = "type", value_name = "cyclonedx|spdxjson|slsaprovenance1|vuln|URI")]
+    #[arg(
+        long = "type",
+        value_name = "cyclonedx|spdxjson|slsaprovenance1|vuln|URI"
+    )]
     pub predicate_type: Option<String>,
     #[command(flatten)]
     pub signing: SigningArgs,

@@ -18,7 +18,12 @@ impl Global {
     pub fn from_args(args: &GlobalArgs) -> Result<Global> {
         let from_env = std::env::var("WHARF_INSECURE_REGISTRIES").unwrap_or_default();
         let mut insecure_registries = BTreeSet::new();
-        for raw in args.insecure_registry.iter().map(String::as_str).chain(from_env.split(',')) {
+        for raw in args
+            .insecure_registry
+            .iter()
+            .map(String::as_str)
+            .chain(from_env.split(','))
+        {
             let host = raw.trim();
             if host.is_empty() {
                 continue;
@@ -31,7 +36,9 @@ impl Global {
             }
             insecure_registries.insert(host.to_ascii_lowercase());
         }
-        Ok(Global { insecure_registries })
+        Ok(Global {
+            insecure_registries,
+        })
     }
 
     /// Whether `registry` (host[:port]) was named insecure. A bare host named

@@ -35,6 +35,9 @@ pub enum Error {
 
 impl Error {
     pub fn file(path: impl Into<PathBuf>, message: impl Into<String>) -> Error {
-        Error::File { path: path.into(), message: message.into() }
+        Error::File {
+            path: path.into(),
+            message: message.into(),
+        }
     }
 }

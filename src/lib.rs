@@ -1,15 +1,20 @@
 //! wharf: the supply-chain steps of a container CI pipeline, as one library
 //! behind one binary. Each step is a module named after its command.
 #![forbid(unsafe_code)]
-#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod fsutil;
 pub mod pin;
 pub mod reference;
 pub mod registry;
 pub mod report;
+pub mod yaml;
 
 pub use error::{Error, Result};
 

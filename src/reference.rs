@@ -47,7 +47,9 @@ impl Reference {
             return Err(fail("it is empty"));
         }
         if text.contains("://") {
-            return Err(fail("remove the scheme: a reference is HOST/PATH[:TAG][@DIGEST]"));
+            return Err(fail(
+                "remove the scheme: a reference is HOST/PATH[:TAG][@DIGEST]",
+            ));
         }
         if let Some(c) = text.chars().find(|c| c.is_whitespace() || c.is_control()) {
             return Err(fail(&format!("it contains {c:?}")));
@@ -206,7 +208,9 @@ impl fmt::Display for Reference {
 /// Docker's rule: the first component is a domain when it contains `.` or
 /// `:`, is `localhost`, or has an upper-case letter (paths cannot).
 fn is_domain(first: &str) -> bool {
-    first.contains(['.', ':']) || first == "localhost" || first.chars().any(|c| c.is_ascii_uppercase())
+    first.contains(['.', ':'])
+        || first == "localhost"
+        || first.chars().any(|c| c.is_ascii_uppercase())
 }
 
 fn check_domain(domain: &str) -> Result<(), String> {
@@ -216,8 +220,14 @@ fn check_domain(domain: &str) -> Result<(), String> {
             .find(']')
             .ok_or_else(|| format!("the registry {domain:?} has an unclosed '['"))?;
         let host = &rest[..close];
-        if host.is_empty() || !host.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.') {
-            return Err(format!("the registry {domain:?} is not a valid IPv6 address"));
+        if host.is_empty()
+            || !host
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+        {
+            return Err(format!(
+                "the registry {domain:?} is not a valid IPv6 address"
+            ));
         }
         let after = &rest[close + 1..];
         let port = match after {
@@ -320,7 +330,10 @@ fn check_tag(tag: &str) -> Result<(), String> {
         ));
     }
     if tag.len() > 128 {
-        return Err(format!("the tag is {} characters long, over the limit of 128", tag.len()));
+        return Err(format!(
+            "the tag is {} characters long, over the limit of 128",
+            tag.len()
+        ));
     }
     Ok(())
 }
@@ -328,7 +341,9 @@ fn check_tag(tag: &str) -> Result<(), String> {
 /// `algorithm:encoded`; sha256 and sha512 are checked for length and lower-case hex.
 pub fn check_digest(digest: &str) -> Result<(), String> {
     let Some((algorithm, encoded)) = digest.split_once(':') else {
-        return Err(format!("the digest {digest:?} has no algorithm (expected sha256:<64 hex>)"));
+        return Err(format!(
+            "the digest {digest:?} has no algorithm (expected sha256:<64 hex>)"
+        ));
     };
     let hex_len = match algorithm {
         "sha256" => Some(64),
@@ -337,15 +352,23 @@ pub fn check_digest(digest: &str) -> Result<(), String> {
     };
     match hex_len {
         Some(n) => {
-            if encoded.len() != n || !encoded.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)) {
+            if encoded.len() != n
+                || !encoded
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+            {
                 return Err(format!("the digest {digest:?} is not {algorithm}: followed by {n} lower-case hex digits"));
             }
         }
         None => {
             let alg_ok = !algorithm.is_empty()
-                && algorithm.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+._-".contains(c));
+                && algorithm
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+._-".contains(c));
             let enc_ok = encoded.len() >= 32
-                && encoded.chars().all(|c| c.is_ascii_alphanumeric() || "=_-".contains(c));
+                && encoded
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "=_-".contains(c));
             if !alg_ok || !enc_ok {
                 return Err(format!("the digest {digest:?} is not algorithm:encoded"));
             }

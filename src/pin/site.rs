@@ -46,14 +46,20 @@ pub enum Patch {
     /// Nothing holds the digest yet: `before + digest + after` is inserted at
     /// `at` (a new `digest:` key, with its line break and indentation in
     /// `before`).
-    Insert { at: usize, before: String, after: String },
+    Insert {
+        at: usize,
+        before: String,
+        after: String,
+    },
 }
 
 impl Patch {
     /// The byte range this patch replaces (empty for an insertion).
     pub fn span(&self) -> Range<usize> {
         match self {
-            Patch::Reference { span } | Patch::Tag { span } | Patch::Digest { span } => span.clone(),
+            Patch::Reference { span } | Patch::Tag { span } | Patch::Digest { span } => {
+                span.clone()
+            }
             Patch::Insert { at, .. } => *at..*at,
         }
     }
@@ -70,11 +76,18 @@ pub struct FindError {
 
 impl FindError {
     pub fn at(line: usize, message: impl Into<String>) -> FindError {
-        FindError { line: Some(line), message: message.into() }
+        FindError {
+            line: Some(line),
+            message: message.into(),
+        }
     }
 }
 
 /// 1-based line number of byte `offset` in `text`.
 pub fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }

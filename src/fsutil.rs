@@ -1,0 +1,71 @@
+//! File writes that never leave a half-written file: write a temporary file
+//! beside the target, flush it to disk, then rename it over the target.
+
+use std::io::Write;
+use std::path::Path;
+
+/// Replaces the contents of `path` with `bytes` atomically, keeping its
+/// permissions. A symlink is followed: its target is rewritten, the link stays.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let target =
+        std::fs::canonicalize(path).map_err(|e| format!("cannot resolve the path: {e}"))?;
+    let dir = target
+        .parent()
+        .ok_or_else(|| "it has no parent directory".to_string())?;
+    let permissions = std::fs::metadata(&target).ok().map(|m| m.permissions());
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".wharf-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| format!("cannot create a temporary file in {}: {e}", dir.display()))?;
+    tmp.write_all(bytes)
+        .map_err(|e| format!("cannot write: {e}"))?;
+    if let Some(p) = permissions {
+        tmp.as_file()
+            .set_permissions(p)
+            .map_err(|e| format!("cannot keep the file's permissions: {e}"))?;
+    }
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| format!("cannot flush to disk: {e}"))?;
+    // On failure the temporary file is removed when `tmp` drops; the target is untouched.
+    tmp.persist(&target)
+        .map_err(|e| format!("cannot replace the file: {}", e.error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_contents_keeps_mode_and_leaves_no_temp_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("values.yaml");
+        std::fs::write(&file, "old").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+        write_atomic(&file, b"new").unwrap();
+        assert_eq!(std::fs::read(&file).unwrap(), b"new");
+        assert_eq!(
+            std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn writes_through_a_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.yaml");
+        let link = dir.path().join("link.yaml");
+        std::fs::write(&real, "old").unwrap();
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        write_atomic(&link, b"new").unwrap();
+        assert_eq!(std::fs::read(&real).unwrap(), b"new");
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+    }
+}

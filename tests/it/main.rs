@@ -1,0 +1,13 @@
+//! wharf's integration tests: one binary, a module per command, driving the
+//! real `wharf` executable against real parts started by the tests themselves
+//! (a spawned `docker-registry`, images pushed with `skopeo`, a fault-injecting
+//! proxy). Tests that need a tool which is not installed say so and pass.
+
+// Tests talk to the terminal directly: skip reasons and benchmark figures are
+// not wharf output, so the `wharf::report` rule does not apply here.
+#![allow(clippy::disallowed_macros)]
+
+#[macro_use]
+mod common;
+
+mod pin;
