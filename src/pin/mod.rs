@@ -11,7 +11,7 @@ pub mod dockerfile;
 pub mod site;
 pub mod yaml;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -248,23 +248,30 @@ fn check(scanned: &[Scanned], errors: Vec<Error>, options: &PinOptions) -> Resul
             records.push(Record::new(&file.path, site));
         }
     }
+    // With errors the job was not done: the listing of what was read still
+    // helps, but neither a summary nor a JSON report may suggest a verdict.
+    let done = errors.is_empty();
     match options.format {
-        TextOrJson::Json => report::out(&json_report(&records, &[])),
+        TextOrJson::Json if done => report::out(&json_report(&records, &[])),
+        TextOrJson::Json => {}
         TextOrJson::Text => {
             for line in &lines {
                 report::out(line);
             }
             let total = records.len();
-            if lines.is_empty() {
-                report::info(&format!(
+            let summary = match (done, lines.is_empty()) {
+                (false, _) => None,
+                (true, true) => Some(format!(
                     "all {total} reference(s) in {} file(s) are pinned to a digest",
                     scanned.len()
-                ));
-            } else {
-                report::info(&format!(
+                )),
+                (true, false) => Some(format!(
                     "{} of {total} reference(s) are not pinned to a digest; `wharf pin --write` pins them",
                     lines.len()
-                ));
+                )),
+            };
+            if let Some(summary) = summary {
+                report::info(&summary);
             }
         }
     }
@@ -334,11 +341,13 @@ fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
             ));
         }
     }
-    if errors.is_empty() {
-        Ok(files)
-    } else {
-        Err(Error::Many(errors))
+    if !errors.is_empty() {
+        return Err(Error::Many(errors));
     }
+    // A file named twice (itself and inside a directory given too) is read once.
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|f| seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
+    Ok(files)
 }
 
 /// Directories never worth walking: version control, dependencies, and
@@ -450,12 +459,12 @@ fn resolve_all(
     let progress = Progress::new(unique.len());
     let results = runtime.block_on(async {
         // One ping and one token request per registry, for all its repositories.
-        let mut by_registry: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut by_registry: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for (reference, _) in unique.values() {
             by_registry
                 .entry(reference.registry().to_string())
                 .or_default()
-                .push(reference.repository());
+                .insert(reference.repository());
         }
         let prepared =
             futures_util::future::join_all(by_registry.iter().map(|(registry, repos)| {

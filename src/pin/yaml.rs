@@ -100,7 +100,9 @@ fn classify(root: &Node, kind: YamlKind) -> DocKind {
         (_, Some("Kustomization")) => DocKind::Kustomization,
         // Kustomize components carry `images:` just like kustomizations.
         (_, Some("Component")) if kustomize_api => DocKind::Kustomization,
-        (Some(_), Some(_)) => DocKind::Kubernetes,
+        // `kind` alone is enough: a manifest missing its apiVersion is still
+        // a manifest, and its containers' images must be checked, not skipped.
+        (_, Some(_)) => DocKind::Kubernetes,
         (None, None) if is_compose(root) => DocKind::Compose,
         _ => DocKind::Other,
     }
@@ -1214,6 +1216,17 @@ jobs:
         );
         assert_eq!(err.line, Some(3));
         assert!(err.to_string().starts_with("line 3: "), "{err}");
+    }
+
+    #[test]
+    fn a_manifest_without_api_version_is_still_checked() {
+        // Regression: with `kind` but no `apiVersion` the document was taken
+        // for arbitrary YAML and its invalid image skipped in silence.
+        let err = error(
+            "kind: Pod\nspec:\n  containers:\n  - name: a\n    image: REG/App:1.0\n",
+            YamlKind::Other,
+        );
+        assert_eq!(err.line, Some(5));
     }
 
     #[test]

@@ -245,6 +245,8 @@ pub struct RegistryClient {
     insecure: reqwest::Client,
     global: Global,
     retry: RetryPolicy,
+    /// Bound on each request, from `WHARF_HTTP_TIMEOUT`.
+    timeout: Duration,
     states: Mutex<HashMap<String, Arc<StateCell>>>,
 }
 
@@ -302,6 +304,7 @@ impl RegistryClient {
             insecure,
             global: global.clone(),
             retry: RetryPolicy::default(),
+            timeout,
             states: Mutex::new(HashMap::new()),
         })
     }
@@ -315,18 +318,19 @@ impl RegistryClient {
     /// for one token covering pull access to every repository in
     /// `repositories`. Optional: `resolve` prepares lazily, but a caller
     /// that knows its repositories up front saves token requests.
-    pub async fn prepare(
+    pub async fn prepare<'a>(
         &self,
         registry: &str,
-        repositories: &[String],
+        repositories: impl IntoIterator<Item = &'a String>,
     ) -> Result<(), RegistryError> {
         let state = self.state(registry).await?;
         if let Challenge::Bearer { .. } = state.challenge {
             let missing: Vec<String> = {
                 let tokens = lock(&state.tokens);
-                repositories
-                    .iter()
-                    .map(|r| pull_scope(r))
+                let scopes: std::collections::BTreeSet<String> =
+                    repositories.into_iter().map(|r| pull_scope(r)).collect();
+                scopes
+                    .into_iter()
                     .filter(|s| !tokens.contains_key(s))
                     .collect()
             };
@@ -536,14 +540,18 @@ impl RegistryClient {
             // The HTTPS probe of a registry named insecure gets one try: a
             // plain-HTTP registry fails it at once, and retrying only delays
             // the fallback.
-            let attempts = if insecure && *scheme == "https" {
-                1
+            let probe = insecure && *scheme == "https";
+            let attempts = if probe { 1 } else { self.retry.attempts };
+            // A plain-HTTP server may also sit silent on a TLS handshake: the
+            // probe waits a few seconds at most, not the full request timeout.
+            let timeout = if probe {
+                self.timeout.min(Duration::from_secs(3))
             } else {
-                self.retry.attempts
+                self.timeout
             };
             let attempt = self
                 .send_retrying_n(registry, &format!("registry {registry}"), attempts, || {
-                    client.get(&url)
+                    client.get(&url).timeout(timeout)
                 })
                 .await;
             let resp = match attempt {

@@ -36,6 +36,8 @@ pub enum Fault {
 pub struct Seen {
     pub method: String,
     pub path: String,
+    /// The query string, without `?`.
+    pub query: String,
     pub at: Instant,
     /// Whether the script's predicate matched it.
     pub matched: bool,
@@ -45,8 +47,33 @@ pub struct Seen {
 
 type Predicate = Box<dyn Fn(&str, &str) -> bool + Send + Sync>;
 
+/// A token service in front of the registry, shaped like Docker Hub's: `/v2/`
+/// and everything under it answer 401 with a Bearer challenge whose realm is
+/// the proxy's `/token`; `/token` hands out `token` for HTTP Basic `user` and
+/// `password`; requests with `Authorization: Bearer <token>` are forwarded.
+/// No real token server runs here (Debian's registry needs one it cannot
+/// bundle), so this stand-in records what wharf asks of it.
+#[derive(Debug, Clone)]
+pub struct TokenAuth {
+    pub user: String,
+    pub password: String,
+    pub token: String,
+}
+
+/// How the proxy behaves besides its faults.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub token_auth: Option<TokenAuth>,
+    /// Drop `Docker-Content-Digest` from every response, as some registries
+    /// and mirrors do: the client must GET the manifest and hash it.
+    pub strip_digest_header: bool,
+}
+
 struct Shared {
     upstream: String,
+    /// `127.0.0.1:PORT` of the proxy itself, for the token realm.
+    host: String,
+    options: Options,
     predicate: Predicate,
     faults: Mutex<VecDeque<Fault>>,
     seen: Mutex<Vec<Seen>>,
@@ -75,6 +102,20 @@ impl Proxy {
         predicate: impl Fn(&str, &str) -> bool + Send + Sync + 'static,
         faults: impl IntoIterator<Item = Fault>,
     ) -> Proxy {
+        Proxy::start_with(upstream, predicate, faults, Options::default())
+    }
+
+    /// A proxy with no faults and the given behaviour.
+    pub fn with_options(upstream: &str, options: Options) -> Proxy {
+        Proxy::start_with(upstream, |_, _| false, [], options)
+    }
+
+    pub fn start_with(
+        upstream: &str,
+        predicate: impl Fn(&str, &str) -> bool + Send + Sync + 'static,
+        faults: impl IntoIterator<Item = Fault>,
+        options: Options,
+    ) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
         listener
             .set_nonblocking(true)
@@ -82,6 +123,8 @@ impl Proxy {
         let host = listener.local_addr().expect("proxy addr").to_string();
         let shared = Arc::new(Shared {
             upstream: upstream.to_string(),
+            host: host.clone(),
+            options,
             predicate: Box::new(predicate),
             faults: Mutex::new(faults.into_iter().collect()),
             seen: Mutex::new(Vec::new()),
@@ -181,6 +224,7 @@ fn handle(mut client: TcpStream, shared: &Shared) {
         shared.seen.lock().expect("seen lock").push(Seen {
             method: "TLS".to_string(),
             path: String::new(),
+            query: String::new(),
             at: Instant::now(),
             matched: false,
             fault: None,
@@ -209,6 +253,26 @@ fn handle(mut client: TcpStream, shared: &Shared) {
         }
     }
 
+    let query = target
+        .split_once('?')
+        .map(|(_, q)| q.to_string())
+        .unwrap_or_default();
+    if let Some(auth) = &shared.options.token_auth {
+        if let Some(response) = token_service(auth, &shared.host, &path, &headers) {
+            shared.seen.lock().expect("seen lock").push(Seen {
+                method: method.clone(),
+                path,
+                query,
+                at: Instant::now(),
+                matched: false,
+                fault: None,
+            });
+            let _ = client.write_all(&response);
+            let _ = client.shutdown(Shutdown::Write);
+            return;
+        }
+    }
+
     let matched = (shared.predicate)(&method, &path);
     let fault = if matched {
         shared.faults.lock().expect("faults lock").pop_front()
@@ -218,6 +282,7 @@ fn handle(mut client: TcpStream, shared: &Shared) {
     shared.seen.lock().expect("seen lock").push(Seen {
         method: method.clone(),
         path,
+        query,
         at: Instant::now(),
         matched,
         fault,
@@ -261,6 +326,11 @@ fn handle(mut client: TcpStream, shared: &Shared) {
                     )
                     .into_bytes()
                 });
+            let response = if shared.options.strip_digest_header {
+                strip_header(&response, "docker-content-digest")
+            } else {
+                response
+            };
             let _ = client.write_all(&response);
         }
     }
@@ -343,4 +413,80 @@ fn is_hop_by_hop(name: &str) -> bool {
     ]
     .iter()
     .any(|h| name.eq_ignore_ascii_case(h))
+}
+
+/// The token service's answer, or `None` when the request may go on to the
+/// registry (it carries the token).
+fn token_service(
+    auth: &TokenAuth,
+    host: &str,
+    path: &str,
+    headers: &[(String, String)],
+) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    let authorization = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+        .map(|(_, v)| v.as_str());
+    if path == "/token" {
+        let basic = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD
+                .encode(format!("{}:{}", auth.user, auth.password))
+        );
+        if authorization == Some(basic.as_str()) {
+            let body = format!(r#"{{"token":"{}","expires_in":300}}"#, auth.token);
+            return Some(
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+                     Connection: close\r\n\r\n{body}",
+                    body.len()
+                )
+                .into_bytes(),
+            );
+        }
+        let body = r#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#;
+        return Some(
+            format!(
+                "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .into_bytes(),
+        );
+    }
+    if authorization == Some(format!("Bearer {}", auth.token).as_str()) {
+        return None;
+    }
+    let body = r#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#;
+    Some(
+        format!(
+            "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\n\
+             WWW-Authenticate: Bearer realm=\"http://{host}/token\",service=\"test-registry\"\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes(),
+    )
+}
+
+/// `response` without the header `name` (case-insensitive).
+fn strip_header(response: &[u8], name: &str) -> Vec<u8> {
+    let Some((head, body)) = super::http::split_head(response) else {
+        return response.to_vec();
+    };
+    let head = String::from_utf8_lossy(head);
+    let mut out: Vec<u8> = head
+        .split("\r\n")
+        .filter(|line| {
+            !line
+                .split(':')
+                .next()
+                .is_some_and(|k| k.trim().eq_ignore_ascii_case(name))
+        })
+        .collect::<Vec<_>>()
+        .join("\r\n")
+        .into_bytes();
+    out.extend_from_slice(body);
+    out
 }

@@ -11,6 +11,7 @@ use std::time::Instant;
 use serde_json::Value;
 
 use crate::common::oci::{skopeo, OciLayout, MANIFEST};
+use crate::common::proxy::{Options, Proxy, TokenAuth};
 use crate::common::registry::{LoggedRequest, Registry};
 use crate::common::{http, run_command, sha256_digest, tree};
 
@@ -68,17 +69,9 @@ fn manifest_counts(requests: &[LoggedRequest]) -> BTreeMap<String, usize> {
     per_ref
 }
 
-#[test]
-#[ignore = "benchmark: cargo test --release --test it -- --ignored bench --nocapture"]
-fn bench_pin_500_references() {
-    require_registry!();
-    let registry = Registry::start();
-    let host = registry.host().to_string();
-    let digests = populate(&registry);
-    let unique: Vec<&String> = digests.keys().collect();
-
-    // 250 references in 50 Dockerfiles, 250 in 25 Kubernetes manifests.
-    let dir = temp_tree();
+/// 250 references in 50 Dockerfiles, 250 in 25 Kubernetes manifests, each
+/// unique `repo:tag` five times, naming the registry `host`.
+fn write_tree(dir: &std::path::Path, host: &str, unique: &[&String]) {
     let total = unique.len() * OCCURRENCES;
     let refs: Vec<String> = (0..total)
         .map(|k| format!("{host}/{}", unique[k % unique.len()]))
@@ -89,7 +82,7 @@ fn bench_pin_500_references() {
             .iter()
             .map(|r| format!("FROM {r}\nRUN true\n"))
             .collect();
-        tree::write(dir.path(), &format!("svc{i:02}/Dockerfile"), text);
+        tree::write(dir, &format!("svc{i:02}/Dockerfile"), text);
     }
     for (i, chunk) in yaml_refs.chunks(10).enumerate() {
         let containers: String = chunk
@@ -100,8 +93,22 @@ fn bench_pin_500_references() {
         let text = format!(
             "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app{i}\nspec:\n  template:\n    spec:\n      containers:\n{containers}"
         );
-        tree::write(dir.path(), &format!("k8s/app{i:02}.yaml"), text);
+        tree::write(dir, &format!("k8s/app{i:02}.yaml"), text);
     }
+}
+
+#[test]
+#[ignore = "benchmark: cargo test --release --test it -- --ignored bench --nocapture"]
+fn bench_pin_500_references() {
+    require_registry!();
+    let registry = Registry::start();
+    let host = registry.host().to_string();
+    let digests = populate(&registry);
+    let unique: Vec<&String> = digests.keys().collect();
+
+    let dir = temp_tree();
+    let total = unique.len() * OCCURRENCES;
+    write_tree(dir.path(), &host, &unique);
 
     let mark = registry.requests().len();
     let out = pin_in(dir.path(), &host)
@@ -152,6 +159,42 @@ fn bench_pin_500_references() {
     let skopeo_requests: Vec<LoggedRequest> = registry.requests().into_iter().skip(mark).collect();
     let skopeo_manifests: usize = manifest_counts(&skopeo_requests).values().sum();
 
+    // The same tree behind a token service (the proxy standing in for one):
+    // one token request must cover all ten repositories.
+    let proxy = Proxy::with_options(
+        &host,
+        Options {
+            token_auth: Some(TokenAuth {
+                user: "bench".into(),
+                password: "bench-password".into(),
+                token: "bench-token".into(),
+            }),
+            ..Options::default()
+        },
+    );
+    let token_dir = temp_tree();
+    write_tree(token_dir.path(), proxy.host(), &unique);
+    let config = tempfile::tempdir().expect("docker config");
+    std::fs::write(
+        config.path().join("config.json"),
+        format!(
+            r#"{{"auths": {{"{}": {{"auth": "YmVuY2g6YmVuY2gtcGFzc3dvcmQ="}}}}}}"#,
+            proxy.host()
+        ),
+    )
+    .expect("config.json");
+    let token_out = pin_in(token_dir.path(), proxy.host())
+        .env("DOCKER_CONFIG", config.path())
+        .args(["--write", "."])
+        .run();
+    token_out.assert_ok();
+    let seen = proxy.seen();
+    let token_requests = seen.iter().filter(|s| s.path == "/token").count();
+    let token_manifests = seen
+        .iter()
+        .filter(|s| s.path.contains("/manifests/"))
+        .count();
+
     println!();
     println!(
         "pin benchmark: {total} references, {} unique tags, {REPOS} repositories",
@@ -179,5 +222,23 @@ fn bench_pin_500_references() {
         "wharf: manifest requests per unique reference {:.2} (max {max}), /v2/ pings {pings}, \
          token requests {tokens} (this registry has no token service), 401 answers {unauthorized}",
         manifest_total as f64 / unique.len() as f64
+    );
+    println!(
+        "{:<44} {:>8.0}ms {:>10} {:>10}",
+        "wharf pin --write behind token auth (proxy)",
+        token_out.elapsed.as_secs_f64() * 1000.0,
+        token_manifests,
+        seen.len()
+    );
+    println!(
+        "behind token auth: token requests {token_requests} for {REPOS} repositories, \
+         manifest requests per unique reference {:.2}",
+        token_manifests as f64 / unique.len() as f64
+    );
+    assert_eq!(token_requests, 1, "one token request for the registry");
+    assert_eq!(
+        token_manifests,
+        unique.len(),
+        "one manifest request per reference"
     );
 }

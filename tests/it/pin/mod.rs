@@ -1,6 +1,7 @@
 //! `wharf pin` end to end: real files, a spawned registry, exact bytes,
 //! exact digests, exit codes.
 
+mod auth;
 mod bad_input;
 mod bench;
 mod check;

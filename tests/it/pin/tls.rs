@@ -187,3 +187,94 @@ fn insecure_registry_flag_skips_certificate_checks_for_that_host_only() {
         out.describe()
     );
 }
+
+/// Writes `docker-credential-<name>` into `bin`: a real credential helper
+/// speaking docker's protocol (server on stdin, JSON on stdout).
+fn credential_helper(bin: &std::path::Path, name: &str, script_body: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let path = bin.join(format!("docker-credential-{name}"));
+    std::fs::write(&path, format!("#!/bin/sh\n{script_body}\n")).expect("write helper");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod helper");
+}
+
+fn path_with(bin: &std::path::Path) -> std::ffi::OsString {
+    let mut paths = vec![bin.to_path_buf()];
+    paths.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    std::env::join_paths(paths).expect("PATH")
+}
+
+#[test]
+fn credentials_from_a_cred_helper() {
+    require_tools!("docker-registry", "skopeo", "openssl", "htpasswd");
+    let env = TlsEnv::start();
+    let bin = tempfile::tempdir().expect("bin dir");
+    credential_helper(
+        bin.path(),
+        "wharftest",
+        &format!(
+            "read server\nprintf '{{\"ServerURL\":\"%s\",\"Username\":\"{USER}\",\"Secret\":\"{PASSWORD}\"}}' \"$server\""
+        ),
+    );
+    std::fs::write(
+        env.docker_config.path().join("config.json"),
+        format!(
+            r#"{{"credHelpers": {{"{}": "wharftest"}}}}"#,
+            env.registry.host()
+        ),
+    )
+    .expect("config.json");
+    env.write_tree();
+
+    let out = env
+        .pin(true)
+        .env("PATH", path_with(bin.path()))
+        .args(["--write", "."])
+        .run();
+    out.assert_ok().assert_not_leaked(PASSWORD);
+    let got = std::fs::read(env.tree.path().join("Dockerfile")).expect("Dockerfile");
+    let want = tree::substitute(
+        b"FROM %%REG%%/app:1.0@%%app:1.0%%\nFROM %%REG%%/multi:2.0@%%multi:2.0%%\n",
+        &env.images.placeholders(),
+        "Dockerfile",
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        String::from_utf8_lossy(&want),
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn a_failing_cred_helper_is_named_and_its_output_not_repeated() {
+    require_tools!("docker-registry", "skopeo", "openssl", "htpasswd");
+    let env = TlsEnv::start();
+    let bin = tempfile::tempdir().expect("bin dir");
+    // A broken helper that prints a secret on its way out.
+    credential_helper(
+        bin.path(),
+        "broken",
+        &format!("echo '{PASSWORD}'\necho 'also {PASSWORD}' >&2\nexit 1"),
+    );
+    std::fs::write(
+        env.docker_config.path().join("config.json"),
+        format!(
+            r#"{{"credHelpers": {{"{}": "broken"}}}}"#,
+            env.registry.host()
+        ),
+    )
+    .expect("config.json");
+    env.write_tree();
+    let before = tree::snapshot(env.tree.path());
+
+    let out = env
+        .pin(true)
+        .env("PATH", path_with(bin.path()))
+        .args(["--write", "."])
+        .run();
+    out.assert_error(&["docker-credential-broken", env.registry.host()])
+        .assert_not_leaked(PASSWORD);
+    tree::assert_tree(env.tree.path(), &before, "files after a failed helper");
+}
