@@ -14,6 +14,7 @@ pub mod pin;
 pub mod reference;
 pub mod registry;
 pub mod report;
+pub mod text;
 pub mod yaml;
 
 pub use error::{Error, Result};

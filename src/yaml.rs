@@ -23,6 +23,7 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
+use crate::text::line_of;
 use granit_parser::{Event, Parser, ScalarStyle, Span, StructureStyle};
 
 /// How deep collections may nest. Hostile input deeper than this is an
@@ -281,16 +282,6 @@ impl Mapping {
             Node::Scalar(_) => None,
         }
     }
-}
-
-/// 1-based line number of byte `offset` in `text` (lines end at `\n`).
-pub fn line_of(text: &str, offset: usize) -> usize {
-    let end = offset.min(text.len());
-    text.as_bytes()[..end]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
 }
 
 /// A collection being built while its children's events arrive.

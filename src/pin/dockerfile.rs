@@ -22,6 +22,7 @@ use std::ops::Range;
 
 use super::site::{FindError, Patch, Site, SiteState};
 use crate::reference::Reference;
+use crate::text::LineIndex;
 
 const BOM: &str = "\u{feff}";
 
@@ -30,7 +31,7 @@ pub fn find(text: &str) -> Result<Vec<Site>, FindError> {
     let (instructions, escape) = split_instructions(text)?;
     Finder {
         text,
-        newlines: text.match_indices('\n').map(|(i, _)| i).collect(),
+        lines: LineIndex::new(text),
         escape,
         sites: Vec::new(),
         seen: HashSet::new(),
@@ -788,10 +789,7 @@ fn arg_use(text: &str) -> ArgUse<'_> {
 
 struct Finder<'a> {
     text: &'a str,
-    /// Offsets of every `\n`, so a line number costs a binary search rather
-    /// than a scan from the top (a generated file can have thousands of
-    /// stages).
-    newlines: Vec<usize>,
+    lines: LineIndex,
     escape: char,
     sites: Vec<Site>,
     /// Origins already reported: a global `ARG` default used by several
@@ -802,9 +800,8 @@ struct Finder<'a> {
 }
 
 impl Finder<'_> {
-    /// 1-based line of `offset`, as [`super::site::line_of`] counts it.
     fn line_of(&self, offset: usize) -> usize {
-        self.newlines.partition_point(|&n| n < offset) + 1
+        self.lines.line_of(offset)
     }
 
     fn run(mut self, instructions: &[Instruction]) -> Result<Vec<Site>, FindError> {
@@ -1090,7 +1087,7 @@ fn stage_name(args: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pin::site::line_of;
+    use crate::text::line_of;
 
     fn digest() -> String {
         format!("sha256:{}", "0".repeat(64))

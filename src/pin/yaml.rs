@@ -11,8 +11,9 @@
 use std::collections::HashSet;
 use std::ops::Range;
 
-use super::site::{line_of, FindError, Patch, Site, SiteState};
+use super::site::{FindError, Patch, Site, SiteState};
 use crate::reference::Reference;
+use crate::text::LineIndex;
 use crate::yaml::{self, Mapping, Node, Scalar};
 
 /// What kind of YAML file this is, from its name; content decides per document
@@ -45,6 +46,7 @@ pub fn find(text: &str, kind: YamlKind) -> Result<Vec<Site>, FindError> {
         .map_err(|e| FindError::at(e.line, format!("this is not valid YAML: {}", e.message)))?;
     let mut finder = Finder {
         text,
+        lines: LineIndex::new(text),
         found: Vec::new(),
         seen: HashSet::new(),
     };
@@ -132,6 +134,7 @@ enum Mode {
 
 struct Finder<'t> {
     text: &'t str,
+    lines: LineIndex,
     /// Each site with the source span it was found at (for order and dedupe).
     found: Vec<(Range<usize>, Site)>,
     /// Spans already reported: an anchor aliased from two places is one site.
@@ -157,7 +160,7 @@ fn present(node: Option<&Node>) -> Option<&Scalar> {
 
 impl Finder<'_> {
     fn line(&self, offset: usize) -> usize {
-        line_of(self.text, offset)
+        self.lines.line_of(offset)
     }
 
     fn push(&mut self, key: Range<usize>, line: usize, state: SiteState) {

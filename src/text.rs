@@ -1,0 +1,49 @@
+//! Line numbers of byte offsets, for messages and findings.
+
+/// 1-based line of byte `offset` in `text`. Lines end at `\n` (so CRLF
+/// counts once). Linear: for many look-ups in one text use [`LineIndex`].
+pub fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// The offsets of every `\n` in a text, so a line number costs a binary
+/// search rather than a scan from the top (generated manifests and
+/// Dockerfiles can hold thousands of references).
+#[derive(Debug, Clone)]
+pub struct LineIndex {
+    newlines: Vec<usize>,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> LineIndex {
+        LineIndex {
+            newlines: text.match_indices('\n').map(|(i, _)| i).collect(),
+        }
+    }
+
+    /// 1-based line of byte `offset`, as [`line_of`] counts it.
+    pub fn line_of(&self, offset: usize) -> usize {
+        self.newlines.partition_point(|&n| n < offset) + 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_agrees_with_the_scan() {
+        let text = "a\r\nbb\n\nccc\nd";
+        let index = LineIndex::new(text);
+        for offset in 0..=text.len() + 2 {
+            assert_eq!(index.line_of(offset), line_of(text, offset), "{offset}");
+        }
+        assert_eq!(line_of(text, 0), 1);
+        assert_eq!(line_of(text, 3), 2);
+        assert_eq!(line_of(text, text.len()), 5);
+    }
+}
