@@ -1,0 +1,1 @@
+//! wharf-testbed: a local Sigstore for tests. Not for production use.
