@@ -223,8 +223,13 @@ pub struct VerifyBlobArgs {
     pub bundle: Option<PathBuf>,
     #[command(flatten)]
     pub identity: IdentityArgs,
+    /// A Sigstore TrustedRoot to verify against
     #[arg(long = "trusted-root", value_name = "FILE")]
     pub trusted_root: Option<PathBuf>,
+    /// A Sigstore ClientTrustConfig (its trusted root is used); default:
+    /// the public-good instance
+    #[arg(long = "trust-config", value_name = "FILE", env = "WHARF_TRUST_CONFIG")]
+    pub trust_config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

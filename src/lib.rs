@@ -15,6 +15,8 @@ pub mod reference;
 pub mod registry;
 pub mod report;
 pub mod text;
+pub mod trust;
+pub mod verify;
 pub mod yaml;
 
 pub use error::{Error, Result};
@@ -44,7 +46,7 @@ pub fn run(cli: cli::Cli) -> Result<Outcome> {
         Command::Sign(_) => Err(Error::NotBuilt("sign")),
         Command::Attest(_) => Err(Error::NotBuilt("attest")),
         Command::Verify(_) => Err(Error::NotBuilt("verify")),
-        Command::VerifyBlob(_) => Err(Error::NotBuilt("verify-blob")),
+        Command::VerifyBlob(args) => verify::verify_blob(&args),
         Command::GenerateKeyPair(_) => Err(Error::NotBuilt("generate-key-pair")),
         Command::Promote(_) => Err(Error::NotBuilt("promote")),
         Command::Policy(_) => Err(Error::NotBuilt("policy")),

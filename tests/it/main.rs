@@ -11,3 +11,4 @@
 mod common;
 
 mod pin;
+mod verify_blob;
