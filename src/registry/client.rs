@@ -131,8 +131,11 @@ pub enum RegistryError {
     )]
     Tls { registry: String, detail: String },
 
-    #[error("{reference}: the registry has no such manifest (404 Not Found). Check the repository and tag exist")]
-    NotFound { reference: String },
+    #[error("{reference}: the registry has no such {kind} (404 Not Found). Check the repository and tag exist")]
+    NotFound {
+        reference: String,
+        kind: &'static str,
+    },
 
     #[error(
         "{reference}: registry {registry} refused access ({status}){detail}. Log in with \
@@ -223,11 +226,11 @@ enum Challenge {
 
 /// What a run knows about one registry after pinging it.
 #[derive(Debug)]
-struct RegistryState {
+pub(super) struct RegistryState {
     /// `registry` as written in references (`docker.io`, `127.0.0.1:5000`).
-    name: String,
+    pub(super) name: String,
     /// `https://host[:port]` or `http://host[:port]`.
-    base: String,
+    pub(super) base: String,
     insecure: bool,
     challenge: Challenge,
     credential: Option<Credential>,
@@ -504,7 +507,7 @@ impl RegistryClient {
     }
 
     /// The per-registry state, created once per run by pinging `/v2/`.
-    async fn state(&self, registry: &str) -> Result<Arc<RegistryState>, RegistryError> {
+    pub(super) async fn state(&self, registry: &str) -> Result<Arc<RegistryState>, RegistryError> {
         let cell = {
             let mut states = lock(&self.states);
             states.entry(registry.to_string()).or_default().clone()
@@ -615,7 +618,31 @@ impl RegistryClient {
         url: &str,
         accept: &str,
     ) -> Result<Response, RegistryError> {
-        let scope = pull_scope(repository);
+        let req = Req {
+            method,
+            url,
+            accept,
+            body: None,
+            push: false,
+        };
+        self.send_req(state, repository, what, &req).await
+    }
+
+    /// Sends `req` with the registry's auth for `repository` (pull, or pull
+    /// and push), fetching a token if none is cached and retrying once on a
+    /// stale one.
+    pub(super) async fn send_req(
+        &self,
+        state: &RegistryState,
+        repository: &str,
+        what: &str,
+        req: &Req<'_>,
+    ) -> Result<Response, RegistryError> {
+        let scope = if req.push {
+            push_scope(repository)
+        } else {
+            pull_scope(repository)
+        };
         let mut refreshed = false;
         loop {
             let auth = match &state.challenge {
@@ -642,11 +669,18 @@ impl RegistryClient {
             let client = self.client(state);
             let resp = self
                 .send_retrying(&state.name, what, || {
-                    let mut req = client.request(method.clone(), url).header(ACCEPT, accept);
-                    if let Some(auth) = &auth {
-                        req = req.header(AUTHORIZATION, auth);
+                    let mut builder = client
+                        .request(req.method.clone(), req.url)
+                        .header(ACCEPT, req.accept);
+                    if let Some((body, content_type)) = &req.body {
+                        builder = builder
+                            .header(CONTENT_TYPE, *content_type)
+                            .body(body.clone());
                     }
-                    req
+                    if let Some(auth) = &auth {
+                        builder = builder.header(AUTHORIZATION, auth);
+                    }
+                    builder
                 })
                 .await?;
             let status = resp.status();
@@ -666,6 +700,11 @@ impl RegistryClient {
             return Err(match status {
                 StatusCode::NOT_FOUND => RegistryError::NotFound {
                     reference: what.to_string(),
+                    kind: if req.url.contains("/blobs/") {
+                        "blob"
+                    } else {
+                        "manifest"
+                    },
                 },
                 StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => RegistryError::Unauthorized {
                     reference: what.to_string(),
@@ -966,6 +1005,21 @@ fn pull_scope(repository: &str) -> String {
     format!("repository:{repository}:pull")
 }
 
+fn push_scope(repository: &str) -> String {
+    format!("repository:{repository}:pull,push")
+}
+
+/// One request to a registry: what `send_req` needs to build it again for
+/// each retry. The body is `Bytes`, so a retry does not copy it.
+pub(super) struct Req<'a> {
+    pub method: Method,
+    pub url: &'a str,
+    pub accept: &'a str,
+    pub body: Option<(bytes::Bytes, &'a str)>,
+    /// Ask for push access (`repository:NAME:pull,push`).
+    pub push: bool,
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic elsewhere cannot leave these maps inconsistent: every write is a single insert.
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -991,7 +1045,7 @@ fn content_type(headers: &HeaderMap) -> String {
         .unwrap_or_default()
 }
 
-fn header_digest(
+pub(super) fn header_digest(
     headers: &HeaderMap,
     registry: &str,
     what: &str,
@@ -1088,7 +1142,7 @@ fn backoff(policy: &RetryPolicy, attempt: u32) -> Duration {
     half + half.mul_f64(rand::random::<f64>())
 }
 
-async fn read_bounded(
+pub(super) async fn read_bounded(
     mut resp: Response,
     max: usize,
     registry: &str,

@@ -3,9 +3,12 @@
 
 mod client;
 pub mod layout;
+pub mod oci;
+mod push;
 
 pub use client::{Platform, RegistryClient, RegistryError, Resolved, RetryPolicy, MANIFEST_ACCEPT};
 pub use layout::LayoutRef;
+pub use push::{Fetched, Pushed, ReferrersSource};
 
 use crate::reference::Reference;
 

@@ -11,4 +11,5 @@
 mod common;
 
 mod pin;
+mod registry;
 mod verify_blob;
