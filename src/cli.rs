@@ -206,11 +206,20 @@ pub struct AttestArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
+    /// The image: REG/REPO:TAG (resolved once to its digest) or REG/REPO@sha256:HEX
     pub image: String,
     #[command(flatten)]
     pub identity: IdentityArgs,
+    /// Verify an attestation of this type instead of a signature:
+    /// cyclonedx, spdxjson, slsaprovenance1, vuln, or a predicate type URI
     #[arg(long = "attestation-type", value_name = "TYPE")]
     pub attestation_type: Option<String>,
+    /// A Sigstore TrustedRoot to verify against
+    #[arg(long = "trusted-root", value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
+    /// A Sigstore ClientTrustConfig; default: the public-good instance
+    #[arg(long = "trust-config", value_name = "FILE", env = "WHARF_TRUST_CONFIG")]
+    pub trust_config: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
     pub format: TextOrJson,
 }

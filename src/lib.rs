@@ -14,6 +14,7 @@ pub mod pin;
 pub mod reference;
 pub mod registry;
 pub mod report;
+pub mod sign;
 pub mod text;
 pub mod trust;
 pub mod verify;
@@ -30,6 +31,16 @@ pub enum Outcome {
     PolicyNo,
 }
 
+/// The async runtime commands that talk to the network run on: two worker
+/// threads, which is all the I/O-bound work needs.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))
+}
+
 /// Runs one command line. Errors mean the job could not be done (exit 2).
 pub fn run(cli: cli::Cli) -> Result<Outcome> {
     let global = config::Global::from_args(&cli.global)?;
@@ -43,9 +54,9 @@ pub fn run(cli: cli::Cli) -> Result<Outcome> {
         Command::Sbom(_) => Err(Error::NotBuilt("sbom")),
         Command::Scan(_) => Err(Error::NotBuilt("scan")),
         Command::Db(_) => Err(Error::NotBuilt("db")),
-        Command::Sign(_) => Err(Error::NotBuilt("sign")),
+        Command::Sign(args) => sign::image::run(&global, &args),
         Command::Attest(_) => Err(Error::NotBuilt("attest")),
-        Command::Verify(_) => Err(Error::NotBuilt("verify")),
+        Command::Verify(args) => verify::verify_image(&global, &args),
         Command::VerifyBlob(args) => verify::verify_blob(&args),
         Command::GenerateKeyPair(_) => Err(Error::NotBuilt("generate-key-pair")),
         Command::Promote(_) => Err(Error::NotBuilt("promote")),

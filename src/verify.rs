@@ -171,8 +171,12 @@ pub fn verify_blob(args: &VerifyBlobArgs) -> Result<Outcome> {
     let bundle_text = read_bounded(bundle_path)?;
 
     match check(&bundle_text, &subject, &expected, &trust) {
-        Ok(summary) => {
-            report::out(&format!("Verified OK: {summary}"));
+        Ok(signer) => {
+            let what = match &subject {
+                Subject::File(p) => p.display().to_string(),
+                Subject::Digest(d) => format!("sha256:{}", d.to_hex()),
+            };
+            report::out(&format!("Verified OK: {what} signed by {signer}"));
             Ok(Outcome::Ok)
         }
         Err(why) => {
@@ -185,26 +189,38 @@ pub fn verify_blob(args: &VerifyBlobArgs) -> Result<Outcome> {
     }
 }
 
+/// Who signed a bundle that verified.
+#[derive(Debug, Clone)]
+pub enum Signer {
+    Identity { identity: String, issuer: String },
+    Key(PathBuf),
+}
+
+impl std::fmt::Display for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Signer::Identity { identity, issuer } => write!(f, "{identity} (issuer {issuer})"),
+            Signer::Key(path) => write!(f, "the key {}", path.display()),
+        }
+    }
+}
+
 /// Verifies; `Err` is the reason the bundle was refused.
 fn check(
     bundle_text: &str,
     subject: &Subject,
     expected: &Expected,
     trust: &trust::Trust,
-) -> Result<String, String> {
+) -> Result<Signer, String> {
     let bundle =
         Bundle::from_json(bundle_text).map_err(|e| format!("the bundle is malformed: {e}"))?;
     let verifier =
         Verifier::new(&trust.root).map_err(|e| format!("the {} is unusable: {e}", trust.source))?;
-    let what = match subject {
-        Subject::File(p) => p.display().to_string(),
-        Subject::Digest(d) => format!("sha256:{}", d.to_hex()),
-    };
     match expected {
         Expected::Key { path, key } => {
             let policy = PublicKeyVerificationPolicy::new(key.clone());
             run(&verifier, subject, &bundle, &policy)?;
-            Ok(format!("{what} signed by the key {}", path.display()))
+            Ok(Signer::Key(path.clone()))
         }
         Expected::Identity { identity, issuer } => {
             let mut policy = VerificationPolicy::any_identity();
@@ -228,11 +244,26 @@ fn check(
                     "the signer's OIDC issuer is {signer_issuer:?}, not {issuer}"
                 ));
             }
-            Ok(format!(
-                "{what} signed by {signer} (issuer {signer_issuer})"
-            ))
+            Ok(Signer::Identity {
+                identity: signer,
+                issuer: signer_issuer,
+            })
         }
     }
+}
+
+/// Verifies a bundle about an image manifest whose digest is `digest`.
+pub fn check_image_bundle(
+    bundle_text: &str,
+    digest: &str,
+    expected: &Expected,
+    trust: &trust::Trust,
+) -> Result<Signer, String> {
+    let hex = digest
+        .strip_prefix("sha256:")
+        .ok_or_else(|| format!("{digest} is not a sha256 digest"))?;
+    let hash = Sha256Hash::from_hex(hex).map_err(|e| format!("{digest}: {e}"))?;
+    check(bundle_text, &Subject::Digest(hash), expected, trust)
 }
 
 fn run(
@@ -331,4 +362,247 @@ mod tests {
         assert!(Subject::parse("sha256:abc").is_err());
         assert!(matches!(Subject::parse("file.txt"), Ok(Subject::File(_))));
     }
+}
+
+/// The predicate type cosign v3 gives an image signature.
+pub const SIGN_PREDICATE_TYPE: &str = "https://sigstore.dev/cosign/sign/v1";
+
+/// `--type`/`--attestation-type` names, as cosign takes them, to URIs.
+pub fn predicate_type_uri(name: &str) -> String {
+    match name {
+        "cyclonedx" => "https://cyclonedx.org/bom",
+        "spdxjson" | "spdx" => "https://spdx.dev/Document",
+        "slsaprovenance1" => "https://slsa.dev/provenance/v1",
+        "slsaprovenance02" | "slsaprovenance" => "https://slsa.dev/provenance/v0.2",
+        "vuln" => "https://cosign.sigstore.dev/attestation/vuln/v1",
+        "custom" => "https://cosign.sigstore.dev/attestation/v1",
+        uri => uri,
+    }
+    .to_string()
+}
+
+/// The predicate type of a DSSE bundle's in-toto statement; `None` for a
+/// message signature.
+fn bundle_predicate_type(bundle_text: &str) -> Result<Option<String>, String> {
+    use base64::Engine as _;
+    let doc: serde_json::Value =
+        serde_json::from_str(bundle_text).map_err(|e| format!("the bundle is malformed: {e}"))?;
+    let Some(envelope) = doc.get("dsseEnvelope") else {
+        return Ok(None);
+    };
+    let payload = envelope
+        .get("payload")
+        .and_then(|p| p.as_str())
+        .ok_or("its DSSE envelope has no payload")?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(payload)
+        .map_err(|e| format!("its DSSE payload is not base64: {e}"))?;
+    let statement: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("its DSSE payload is not an in-toto statement: {e}"))?;
+    Ok(statement
+        .get("predicateType")
+        .and_then(|p| p.as_str())
+        .map(str::to_string))
+}
+
+/// One bundle found attached to the image, and what came of checking it.
+#[derive(Debug, serde::Serialize)]
+struct Checked {
+    /// The artifact manifest carrying the bundle.
+    manifest: String,
+    predicate_type: Option<String>,
+    verified: bool,
+    signer: Option<String>,
+    issuer: Option<String>,
+    reason: Option<String>,
+}
+
+/// Runs `wharf verify IMAGE`.
+pub fn verify_image(
+    global: &crate::config::Global,
+    args: &crate::cli::VerifyArgs,
+) -> Result<Outcome> {
+    use crate::reference::Reference;
+    use crate::registry::RegistryClient;
+
+    let expected = Expected::from_args(&args.identity)?;
+    let reference = Reference::parse(&args.image)?;
+    let trust = trust::load(args.trusted_root.as_deref(), args.trust_config.as_deref())?;
+    let want = args
+        .attestation_type
+        .as_deref()
+        .map(predicate_type_uri)
+        .unwrap_or_else(|| SIGN_PREDICATE_TYPE.to_string());
+    let is_signature = want == SIGN_PREDICATE_TYPE;
+
+    let client = RegistryClient::new(global).map_err(Error::Usage)?;
+    let runtime = crate::runtime()?;
+    let (digest, stored) = runtime.block_on(async {
+        let resolved = client.resolve(&reference, None).await?;
+        let stored = crate::sign::storage::bundles(&client, &reference, &resolved.digest).await?;
+        Ok::<_, Error>((resolved.digest, stored))
+    })?;
+
+    let mut checked = Vec::new();
+    for bundle in &stored {
+        let Ok(text) = std::str::from_utf8(&bundle.bundle) else {
+            checked.push(Checked::refused(
+                &bundle.manifest,
+                None,
+                "the bundle is not UTF-8 JSON".into(),
+            ));
+            continue;
+        };
+        let predicate_type = match bundle_predicate_type(text) {
+            Ok(p) => p,
+            Err(reason) => {
+                checked.push(Checked::refused(&bundle.manifest, None, reason));
+                continue;
+            }
+        };
+        // A message signature over the manifest is a (cosign v2-style) signature, never an attestation.
+        let kind_matches = match &predicate_type {
+            Some(p) => *p == want,
+            None => is_signature,
+        };
+        if !kind_matches {
+            // Not what was asked for (an SBOM attestation when verifying a signature): not a refusal.
+            continue;
+        }
+        match check_image_bundle(text, &digest, &expected, &trust) {
+            Ok(signer) => {
+                let (who, issuer) = match &signer {
+                    Signer::Identity { identity, issuer } => {
+                        (identity.clone(), Some(issuer.clone()))
+                    }
+                    Signer::Key(p) => (format!("key {}", p.display()), None),
+                };
+                checked.push(Checked {
+                    manifest: bundle.manifest.clone(),
+                    predicate_type,
+                    verified: true,
+                    signer: Some(who),
+                    issuer,
+                    reason: None,
+                });
+            }
+            Err(reason) => checked.push(Checked::refused(&bundle.manifest, predicate_type, reason)),
+        }
+    }
+
+    let ok = checked.iter().any(|c| c.verified);
+    let what = if is_signature {
+        "signature".to_string()
+    } else {
+        format!("{want} attestation")
+    };
+    let image = format!("{}@{digest}", reference.name());
+    match args.format {
+        crate::cli::TextOrJson::Json => {
+            let doc = serde_json::json!({
+                "image": image,
+                "digest": digest,
+                "predicate_type": want,
+                "trust": trust.source.to_string(),
+                "verified": ok,
+                "bundles": checked,
+            });
+            report::out(&serde_json::to_string_pretty(&doc).unwrap_or_default());
+        }
+        crate::cli::TextOrJson::Text => {
+            if reference.digest().is_none() {
+                report::info(&format!("resolved {reference} to {digest}"));
+            }
+            for c in &checked {
+                match (&c.signer, &c.reason) {
+                    (Some(signer), _) => report::info(&format!(
+                        "  ok      {}: signed by {signer}{}",
+                        c.manifest,
+                        c.issuer
+                            .as_deref()
+                            .map(|i| format!(" (issuer {i})"))
+                            .unwrap_or_default()
+                    )),
+                    (None, Some(reason)) => {
+                        report::info(&format!("  refused {}: {reason}", c.manifest))
+                    }
+                    (None, None) => {}
+                }
+            }
+            if ok {
+                report::out(&format!(
+                    "Verified OK: {image} has a valid {what} from {}",
+                    describe(&expected)
+                ));
+            } else {
+                report::out(&format!(
+                    "Verification failed: {image} has no valid {what} from {} ({} bundle(s) of that kind found, checked against the {})",
+                    describe(&expected),
+                    checked.len(),
+                    trust.source
+                ));
+            }
+            report::info(&format!(
+                "the same check with cosign: {}",
+                cosign_equivalent(&image, &expected, args)
+            ));
+        }
+    }
+    Ok(if ok { Outcome::Ok } else { Outcome::PolicyNo })
+}
+
+impl Checked {
+    fn refused(manifest: &str, predicate_type: Option<String>, reason: String) -> Checked {
+        Checked {
+            manifest: manifest.to_string(),
+            predicate_type,
+            verified: false,
+            signer: None,
+            issuer: None,
+            reason: Some(reason),
+        }
+    }
+}
+
+fn describe(expected: &Expected) -> String {
+    match expected {
+        Expected::Identity { identity, issuer } => format!("{identity} (issuer {issuer})"),
+        Expected::Key { path, .. } => format!("the key {}", path.display()),
+    }
+}
+
+/// The `cosign verify` command that checks the same thing, for copy-paste.
+fn cosign_equivalent(image: &str, expected: &Expected, args: &crate::cli::VerifyArgs) -> String {
+    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    let mut cmd = match &args.attestation_type {
+        Some(t) => format!("cosign verify-attestation --type {}", quote(t)),
+        None => "cosign verify".to_string(),
+    };
+    match expected {
+        Expected::Key { path, .. } => {
+            cmd.push_str(&format!(" --key {}", quote(&path.display().to_string())))
+        }
+        Expected::Identity { identity, issuer } => {
+            let flag = |base: &str, m: &Matcher| match m {
+                Matcher::Exact(e) => format!(" --{base} {}", quote(e)),
+                Matcher::Regex(_) => {
+                    let shown = m.to_string();
+                    let inner = shown.trim_start_matches('/').trim_end_matches('/');
+                    format!(" --{base}-regexp {}", quote(&format!("^(?:{inner})$")))
+                }
+            };
+            cmd.push_str(&flag("certificate-identity", identity));
+            cmd.push_str(&flag("certificate-oidc-issuer", issuer));
+        }
+    }
+    // cosign takes a bare TrustedRoot; a ClientTrustConfig has no cosign flag.
+    if let Some(p) = &args.trusted_root {
+        cmd.push_str(&format!(
+            " --trusted-root {}",
+            quote(&p.display().to_string())
+        ));
+    }
+    cmd.push(' ');
+    cmd.push_str(&quote(image));
+    cmd
 }

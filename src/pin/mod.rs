@@ -450,11 +450,7 @@ fn resolve_all(
     }
 
     let client = Arc::new(RegistryClient::new(global).map_err(Error::Usage)?);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
+    let runtime = crate::runtime()?;
 
     let progress = Progress::new(unique.len());
     let results = runtime.block_on(async {

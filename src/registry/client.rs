@@ -238,25 +238,16 @@ pub(super) struct RegistryState {
     tokens: Mutex<HashMap<String, String>>,
 }
 
-/// A registry's state, set once by the first request to need it; a failed
-/// ping is remembered too, so a dead registry costs one set of retries per run.
-type StateCell = OnceCell<Result<Arc<RegistryState>, RegistryError>>;
-
-/// The client. Cheap to share behind an `Arc`; one per run.
-pub struct RegistryClient {
-    secure: reqwest::Client,
-    insecure: reqwest::Client,
-    global: Global,
-    retry: RetryPolicy,
-    /// Bound on each request, from `WHARF_HTTP_TIMEOUT`.
+/// What every HTTP client of wharf shares: the per-request bound from
+/// `WHARF_HTTP_TIMEOUT` (seconds, default 30) and extra trusted CAs from
+/// `SSL_CERT_FILE`.
+struct HttpSettings {
     timeout: Duration,
-    states: Mutex<HashMap<String, Arc<StateCell>>>,
+    extra_roots: Vec<reqwest::Certificate>,
 }
 
-impl RegistryClient {
-    /// Builds the client. `WHARF_HTTP_TIMEOUT` (seconds, default 30) bounds
-    /// each request; `SSL_CERT_FILE` adds trusted CA certificates.
-    pub fn new(global: &Global) -> Result<RegistryClient, String> {
+impl HttpSettings {
+    fn from_env() -> Result<HttpSettings, String> {
         let timeout = match std::env::var("WHARF_HTTP_TIMEOUT") {
             Ok(v) => {
                 let secs: f64 = v
@@ -287,18 +278,57 @@ impl RegistryClient {
                 )
             })?;
         }
-        let builder = || {
-            reqwest::Client::builder()
-                .user_agent(concat!("wharf/", env!("CARGO_PKG_VERSION")))
-                .timeout(timeout)
-                .connect_timeout(timeout.min(Duration::from_secs(10)))
-                .redirect(reqwest::redirect::Policy::limited(5))
-        };
-        let secure = builder()
-            .tls_certs_merge(extra_roots)
+        Ok(HttpSettings {
+            timeout,
+            extra_roots,
+        })
+    }
+
+    fn builder(&self) -> reqwest::ClientBuilder {
+        reqwest::Client::builder()
+            .user_agent(concat!("wharf/", env!("CARGO_PKG_VERSION")))
+            .timeout(self.timeout)
+            .connect_timeout(self.timeout.min(Duration::from_secs(10)))
+            .redirect(reqwest::redirect::Policy::limited(5))
+    }
+
+    fn secure(&self) -> Result<reqwest::Client, String> {
+        self.builder()
+            .tls_certs_merge(self.extra_roots.clone())
             .build()
-            .map_err(|e| format!("cannot set up HTTPS: {}", error_chain(&e)))?;
-        let insecure = builder()
+            .map_err(|e| format!("cannot set up HTTPS: {}", error_chain(&e)))
+    }
+}
+
+/// An HTTPS client with wharf's settings (certificates always verified), for
+/// the services that are not registries: Fulcio, Rekor, a TSA.
+pub fn https_client() -> Result<reqwest::Client, String> {
+    HttpSettings::from_env()?.secure()
+}
+
+/// A registry's state, set once by the first request to need it; a failed
+/// ping is remembered too, so a dead registry costs one set of retries per run.
+type StateCell = OnceCell<Result<Arc<RegistryState>, RegistryError>>;
+
+/// The client. Cheap to share behind an `Arc`; one per run.
+pub struct RegistryClient {
+    secure: reqwest::Client,
+    insecure: reqwest::Client,
+    global: Global,
+    retry: RetryPolicy,
+    /// Bound on each request, from `WHARF_HTTP_TIMEOUT`.
+    timeout: Duration,
+    states: Mutex<HashMap<String, Arc<StateCell>>>,
+}
+
+impl RegistryClient {
+    /// Builds the client. `WHARF_HTTP_TIMEOUT` (seconds, default 30) bounds
+    /// each request; `SSL_CERT_FILE` adds trusted CA certificates.
+    pub fn new(global: &Global) -> Result<RegistryClient, String> {
+        let settings = HttpSettings::from_env()?;
+        let secure = settings.secure()?;
+        let insecure = settings
+            .builder()
             .tls_danger_accept_invalid_certs(true)
             .build()
             .map_err(|e| format!("cannot set up HTTPS: {}", error_chain(&e)))?;
@@ -307,7 +337,7 @@ impl RegistryClient {
             insecure,
             global: global.clone(),
             retry: RetryPolicy::default(),
-            timeout,
+            timeout: settings.timeout,
             states: Mutex::new(HashMap::new()),
         })
     }

@@ -6,7 +6,9 @@ pub mod layout;
 pub mod oci;
 mod push;
 
-pub use client::{Platform, RegistryClient, RegistryError, Resolved, RetryPolicy, MANIFEST_ACCEPT};
+pub use client::{
+    https_client, Platform, RegistryClient, RegistryError, Resolved, RetryPolicy, MANIFEST_ACCEPT,
+};
 pub use layout::LayoutRef;
 pub use push::{Fetched, Pushed, ReferrersSource};
 

@@ -1,0 +1,196 @@
+//! Where signatures and attestations live: Sigstore bundles attached to the
+//! image as OCI referrers, in the layout cosign v3 writes and reads (its
+//! bundle specification): the bundle JSON as the single layer of an artifact
+//! manifest whose `subject` is the image and whose `artifactType` is the
+//! bundle media type.
+//!
+//! On registries without the referrers API the manifest is also listed in the
+//! `sha256-<hex>` fallback index — with its `artifactType` and annotations,
+//! which cosign's own fallback writer drops, so that Kyverno and
+//! policy-controller can tell a signature from an SBOM attestation without
+//! fetching every manifest.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+
+use crate::reference::Reference;
+use crate::registry::oci::{Descriptor, Manifest, EMPTY_JSON, OCI_MANIFEST};
+use crate::registry::{RegistryClient, RegistryError};
+
+pub const BUNDLE_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+pub const ANNOTATION_CONTENT: &str = "dev.sigstore.bundle.content";
+pub const ANNOTATION_PREDICATE_TYPE: &str = "dev.sigstore.bundle.predicateType";
+pub const ANNOTATION_CREATED: &str = "org.opencontainers.image.created";
+pub const ANNOTATION_TITLE: &str = "org.opencontainers.image.title";
+/// Bundles carry at most a certificate chain and a DSSE envelope; an SBOM
+/// predicate of tens of MiB is the largest honest one.
+pub const BUNDLE_MAX: usize = 64 << 20;
+
+/// What a bundle holds, as the `dev.sigstore.bundle.content` annotation says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BundleContent {
+    MessageSignature,
+    DsseEnvelope,
+}
+
+impl BundleContent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BundleContent::MessageSignature => "message-signature",
+            BundleContent::DsseEnvelope => "dsse-envelope",
+        }
+    }
+}
+
+/// A bundle found attached to an image.
+#[derive(Debug, Clone)]
+pub struct StoredBundle {
+    /// The digest of the artifact manifest that carries it.
+    pub manifest: String,
+    pub annotations: BTreeMap<String, String>,
+    pub bundle: Vec<u8>,
+}
+
+impl StoredBundle {
+    pub fn predicate_type(&self) -> Option<&str> {
+        self.annotations
+            .get(ANNOTATION_PREDICATE_TYPE)
+            .map(String::as_str)
+    }
+}
+
+/// Attaches `bundle` to `subject` in `repo`: blobs, then the manifest, then
+/// the fallback index where the registry did not index the subject itself.
+/// Returns the artifact manifest's descriptor.
+pub async fn attach(
+    client: &RegistryClient,
+    repo: &Reference,
+    subject: &Descriptor,
+    bundle: Bytes,
+    content: BundleContent,
+    predicate_type: Option<&str>,
+    created: &str,
+) -> Result<Descriptor, RegistryError> {
+    let bundle_size = bundle.len() as u64;
+    let bundle_digest = client.push_blob(repo, bundle).await?;
+    client
+        .push_blob(repo, Bytes::from_static(EMPTY_JSON))
+        .await?;
+
+    let mut layer = Descriptor::new(BUNDLE_MEDIA_TYPE, &bundle_digest, bundle_size);
+    layer.annotations.insert(
+        ANNOTATION_TITLE.into(),
+        format!("{}.sigstore.json", bundle_digest.replacen(':', "-", 1)),
+    );
+    let mut annotations = BTreeMap::new();
+    annotations.insert(ANNOTATION_CONTENT.to_string(), content.as_str().to_string());
+    if let Some(p) = predicate_type {
+        annotations.insert(ANNOTATION_PREDICATE_TYPE.to_string(), p.to_string());
+    }
+    annotations.insert(ANNOTATION_CREATED.to_string(), created.to_string());
+    let mut subject = Descriptor::new(&subject.media_type, &subject.digest, subject.size);
+    subject.annotations.clear();
+    let manifest = Manifest {
+        schema_version: 2,
+        media_type: Some(OCI_MANIFEST.into()),
+        artifact_type: Some(BUNDLE_MEDIA_TYPE.into()),
+        config: Descriptor::empty_config(),
+        layers: vec![layer],
+        subject: Some(subject.clone()),
+        annotations: annotations.clone(),
+        extra: Default::default(),
+    };
+    let bytes = serde_json::to_vec(&manifest).map_err(|e| RegistryError::Protocol {
+        what: repo.to_string(),
+        registry: repo.registry().to_string(),
+        detail: format!("cannot serialise the bundle manifest: {e}"),
+    })?;
+    let size = bytes.len() as u64;
+    let digest = crate::registry::oci::sha256_hex_digest(&bytes);
+    let pushed = client
+        .push_manifest(repo, &digest, OCI_MANIFEST, Bytes::from(bytes))
+        .await?;
+
+    let mut descriptor = Descriptor::new(OCI_MANIFEST, &pushed.digest, size);
+    descriptor.artifact_type = Some(BUNDLE_MEDIA_TYPE.into());
+    descriptor.annotations = annotations;
+    if !pushed.subject_indexed {
+        client
+            .add_to_fallback_index(repo, &subject.digest, &descriptor)
+            .await?;
+    }
+    Ok(descriptor)
+}
+
+/// Every Sigstore bundle attached to `subject` in `repo`, found through the
+/// referrers API and the fallback index. Entries that are not bundles, or
+/// whose manifest does not name `subject`, are skipped.
+pub async fn bundles(
+    client: &RegistryClient,
+    repo: &Reference,
+    subject: &str,
+) -> Result<Vec<StoredBundle>, RegistryError> {
+    let (referrers, _) = client.referrers(repo, subject).await?;
+    let mut found = Vec::new();
+    for entry in referrers {
+        if entry
+            .artifact_type
+            .as_deref()
+            .is_some_and(|t| t != BUNDLE_MEDIA_TYPE)
+        {
+            continue;
+        }
+        let Some(fetched) = client.fetch_manifest(repo, &entry.digest).await? else {
+            continue;
+        };
+        let Ok(manifest) = serde_json::from_slice::<Manifest>(&fetched.bytes) else {
+            continue;
+        };
+        // An index entry could point anywhere; the manifest must say it is a
+        // bundle about this very subject.
+        let about_subject = manifest
+            .subject
+            .as_ref()
+            .is_some_and(|s| s.digest == subject);
+        let is_bundle = manifest.artifact_type.as_deref() == Some(BUNDLE_MEDIA_TYPE)
+            || manifest
+                .layers
+                .first()
+                .is_some_and(|l| l.media_type == BUNDLE_MEDIA_TYPE);
+        if !about_subject || !is_bundle {
+            continue;
+        }
+        let Some(layer) = manifest
+            .layers
+            .iter()
+            .find(|l| l.media_type == BUNDLE_MEDIA_TYPE)
+        else {
+            continue;
+        };
+        if layer.size > BUNDLE_MAX as u64 {
+            continue;
+        }
+        let bundle = client.fetch_blob(repo, &layer.digest, BUNDLE_MAX).await?;
+        let mut annotations = entry.annotations.clone();
+        for (k, v) in manifest.annotations {
+            annotations.entry(k).or_insert(v);
+        }
+        found.push(StoredBundle {
+            manifest: fetched.digest,
+            annotations,
+            bundle,
+        });
+    }
+    Ok(found)
+}
+
+/// Now, or `SOURCE_DATE_EPOCH`, as RFC 3339 in UTC with milliseconds.
+pub fn created_now() -> String {
+    let now = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .and_then(|secs| jiff::Timestamp::from_second(secs).ok())
+        .unwrap_or_else(jiff::Timestamp::now);
+    now.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
