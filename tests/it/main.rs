@@ -12,4 +12,5 @@ mod common;
 
 mod pin;
 mod registry;
+mod sign;
 mod verify_blob;

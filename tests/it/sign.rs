@@ -1,0 +1,366 @@
+//! `wharf sign` and `wharf verify` end to end: the real registry, the
+//! project's Sigstore testbed (OIDC issuer shaped like GitHub Actions',
+//! Fulcio, Rekor, TSA), a simulated GitHub Actions job, and sigstore-python
+//! as the strict peer verifier of the bundle pulled back from the registry.
+
+use std::path::PathBuf;
+
+use wharf_testbed::{Service, Testbed};
+
+use crate::common::images::Images;
+use crate::common::registry::Registry;
+use crate::common::{wharf, Output, Wharf};
+
+struct Env {
+    registry: Registry,
+    images: Images,
+    testbed: Testbed,
+    _dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn start() -> Env {
+        let registry = Registry::start();
+        let images = Images::push(&registry);
+        let dir = tempfile::tempdir().expect("testbed dir");
+        let testbed = Testbed::start(dir.path()).expect("start the testbed");
+        Env {
+            registry,
+            images,
+            testbed,
+            _dir: dir,
+        }
+    }
+
+    fn image(&self, name: &str) -> String {
+        format!("{}/{name}", self.registry.host())
+    }
+
+    /// `wharf --insecure-registry HOST`, trusting the testbed.
+    fn wharf(&self) -> Wharf {
+        let mut cmd = wharf();
+        cmd.arg("--insecure-registry")
+            .arg(self.registry.host())
+            .env("WHARF_TRUST_CONFIG", self.testbed.trust_config());
+        cmd
+    }
+
+    /// `wharf sign IMAGE` inside a simulated GitHub Actions job.
+    fn sign(&self, image: &str) -> Output {
+        let mut cmd = self.wharf();
+        for (k, v) in self.testbed.github_env() {
+            cmd.env(k, v);
+        }
+        cmd.args(["sign", image]).run()
+    }
+
+    fn verify(&self, image: &str, identity: &str, issuer: &str) -> Output {
+        self.wharf()
+            .args([
+                "verify",
+                image,
+                "--certificate-identity",
+                identity,
+                "--certificate-oidc-issuer",
+                issuer,
+            ])
+            .run()
+    }
+
+    /// The entries of the image's referrers fallback index, as skopeo reads it.
+    fn fallback_entries(&self, repo: &str, digest: &str) -> Vec<serde_json::Value> {
+        let raw = crate::common::run_tool(
+            "skopeo",
+            [
+                "inspect".to_string(),
+                "--raw".to_string(),
+                "--tls-verify=false".to_string(),
+                format!(
+                    "docker://{}/{repo}:{}",
+                    self.registry.host(),
+                    digest.replacen(':', "-", 1)
+                ),
+            ],
+        );
+        let index: serde_json::Value = serde_json::from_str(&raw).expect("fallback index JSON");
+        index["manifests"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+#[test]
+fn keyless_sign_then_verify_round_trip() {
+    require_registry!();
+    let env = Env::start();
+    let tag = env.image("app:1.0");
+    let token = env.testbed.oidc_token();
+
+    let out = env.sign(&tag);
+    out.assert_ok();
+    assert!(
+        out.stderr
+            .contains(&format!("resolved {tag} to {}", env.images.app.digest)),
+        "{}",
+        out.describe()
+    );
+    assert!(
+        out.stdout.contains(&format!("@{}", env.images.app.digest)),
+        "signs the digest: {}",
+        out.describe()
+    );
+    out.assert_not_leaked(&token);
+    for (k, v) in env.testbed.github_env() {
+        if k == "ACTIONS_ID_TOKEN_REQUEST_TOKEN" {
+            out.assert_not_leaked(&v);
+        }
+    }
+
+    // The right identity verifies, by tag and by digest.
+    let out = env.verify(&tag, env.testbed.identity(), env.testbed.issuer());
+    out.assert_ok();
+    assert!(out.stdout.starts_with("Verified OK"), "{}", out.describe());
+    assert!(
+        out.stderr.contains("cosign verify"),
+        "prints the cosign equivalent: {}",
+        out.describe()
+    );
+    let by_digest = format!("{}@{}", env.image("app"), env.images.app.digest);
+    env.verify(&by_digest, env.testbed.identity(), env.testbed.issuer())
+        .assert_ok();
+
+    // A wrong identity, a wrong issuer, an unsigned image: exit 1, with the reason.
+    let out = env.verify(
+        &tag,
+        "https://github.com/evil/repo/.github/workflows/x.yml@refs/heads/main",
+        env.testbed.issuer(),
+    );
+    out.assert_code(1);
+    assert!(out.stderr.contains("refused"), "{}", out.describe());
+    env.verify(&tag, env.testbed.identity(), "https://accounts.google.com")
+        .assert_code(1);
+    let out = env.verify(
+        &env.image("app:2.0"),
+        env.testbed.identity(),
+        env.testbed.issuer(),
+    );
+    out.assert_code(1);
+    assert!(out.stdout.contains("0 bundle(s)"), "{}", out.describe());
+
+    // JSON report.
+    let out = env
+        .wharf()
+        .args([
+            "verify",
+            &tag,
+            "--certificate-identity",
+            env.testbed.identity(),
+        ])
+        .args([
+            "--certificate-oidc-issuer",
+            env.testbed.issuer(),
+            "--format",
+            "json",
+        ])
+        .run();
+    out.assert_ok();
+    let report = out.json();
+    assert_eq!(report["verified"], true);
+    assert_eq!(report["digest"], env.images.app.digest.as_str());
+    assert_eq!(report["bundles"][0]["signer"], env.testbed.identity());
+}
+
+#[test]
+fn resigning_adds_nothing_and_the_fallback_entry_is_typed() {
+    require_registry!();
+    let env = Env::start();
+    let tag = env.image("multi:2.0");
+    env.sign(&tag).assert_ok();
+    let entries = env.fallback_entries("multi", &env.images.multi.digest);
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let entry = &entries[0];
+    assert_eq!(
+        entry["artifactType"], "application/vnd.dev.sigstore.bundle.v0.3+json",
+        "{entry}"
+    );
+    assert_eq!(
+        entry["annotations"]["dev.sigstore.bundle.content"], "dsse-envelope",
+        "{entry}"
+    );
+    assert_eq!(
+        entry["annotations"]["dev.sigstore.bundle.predicateType"],
+        "https://sigstore.dev/cosign/sign/v1",
+        "{entry}"
+    );
+    let logged = env.testbed.rekor_entries();
+
+    let out = env.sign(&tag);
+    out.assert_ok();
+    assert!(out.stdout.contains("already signed"), "{}", out.describe());
+    assert_eq!(
+        env.fallback_entries("multi", &env.images.multi.digest)
+            .len(),
+        1,
+        "nothing added"
+    );
+    assert_eq!(env.testbed.rekor_entries(), logged, "nothing logged");
+}
+
+/// The `sigstore` CLI of sigstore-python 4.x, or `None` with the reason printed.
+fn sigstore_python(test: &str) -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("WHARF_SIGSTORE_PYTHON") {
+        return Some(PathBuf::from(path));
+    }
+    match crate::common::which("sigstore") {
+        Some(p) => Some(p),
+        None => {
+            println!("skipping {test}: sigstore-python is not installed (set WHARF_SIGSTORE_PYTHON; .ci/run does)");
+            None
+        }
+    }
+}
+
+#[test]
+fn sigstore_python_accepts_the_bundle_pulled_back_from_the_registry() {
+    require_registry!();
+    let Some(sigstore) =
+        sigstore_python("sigstore_python_accepts_the_bundle_pulled_back_from_the_registry")
+    else {
+        return;
+    };
+    let env = Env::start();
+    env.sign(&env.image("app:1.0")).assert_ok();
+
+    // Pull the bundle back with an independent client: skopeo.
+    let entries = env.fallback_entries("app", &env.images.app.digest);
+    let manifest_digest = entries[0]["digest"].as_str().expect("digest").to_string();
+    let raw = crate::common::run_tool(
+        "skopeo",
+        [
+            "inspect".to_string(),
+            "--raw".to_string(),
+            "--tls-verify=false".to_string(),
+            format!("docker://{}/app@{manifest_digest}", env.registry.host()),
+        ],
+    );
+    let manifest: serde_json::Value = serde_json::from_str(&raw).expect("bundle manifest");
+    let layer = manifest["layers"][0]["digest"]
+        .as_str()
+        .expect("layer digest")
+        .to_string();
+    let bundle = crate::common::http::request(
+        env.registry.host(),
+        "GET",
+        &format!("/v2/app/blobs/{layer}"),
+        &[],
+        &[],
+    )
+    .expect("GET bundle blob")
+    .body;
+    let dir = tempfile::tempdir().expect("dir");
+    let bundle_path = dir.path().join("bundle.sigstore.json");
+    let subject_path = dir.path().join("manifest.json");
+    std::fs::write(&bundle_path, &bundle).expect("write bundle");
+    std::fs::write(&subject_path, &env.images.app.manifest).expect("write manifest");
+
+    let out = std::process::Command::new(&sigstore)
+        .arg("--trust-config")
+        .arg(env.testbed.trust_config())
+        .args(["verify", "identity", "--offline", "--bundle"])
+        .arg(&bundle_path)
+        .args([
+            "--cert-identity",
+            env.testbed.identity(),
+            "--cert-oidc-issuer",
+            env.testbed.issuer(),
+        ])
+        .arg(&subject_path)
+        .output()
+        .expect("run sigstore-python");
+    assert!(
+        out.status.success(),
+        "sigstore-python refused wharf's bundle:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn fulcio_and_rekor_failures_are_retried() {
+    require_registry!();
+    let env = Env::start();
+    env.testbed.fail_next(Service::Fulcio, 1, 500);
+    env.testbed.fail_next(Service::Rekor, 1, 503);
+    env.sign(&env.image("app:1.0")).assert_ok();
+    env.verify(
+        &env.image("app:1.0"),
+        env.testbed.identity(),
+        env.testbed.issuer(),
+    )
+    .assert_ok();
+}
+
+#[test]
+fn an_expired_or_malformed_token_is_a_clear_error() {
+    require_registry!();
+    let env = Env::start();
+    let expired = env.testbed.oidc_token_with(|claims| {
+        claims.insert("exp".into(), serde_json::json!(1_600_000_000u64));
+        claims.insert("iat".into(), serde_json::json!(1_599_999_000u64));
+        claims.insert("nbf".into(), serde_json::json!(1_599_999_000u64));
+    });
+    let out = env
+        .wharf()
+        .args(["sign", &env.image("app:1.0"), "--identity-token", &expired])
+        .run();
+    out.assert_error(&["expired"]);
+    out.assert_not_leaked(&expired);
+    let out = env
+        .wharf()
+        .args([
+            "sign",
+            &env.image("app:1.0"),
+            "--identity-token",
+            "not-a-jwt-secret-99",
+        ])
+        .run();
+    out.assert_error(&["token"]);
+    out.assert_not_leaked("not-a-jwt-secret-99");
+    // Nothing was stored.
+    let (code, _) = crate::common::http::request(
+        env.registry.host(),
+        "GET",
+        &format!(
+            "/v2/app/manifests/{}",
+            env.images.app.digest.replacen(':', "-", 1)
+        ),
+        &[],
+        &[],
+    )
+    .map(|r| (r.status, r.body))
+    .expect("GET fallback");
+    assert_eq!(code, 404, "no fallback index after a failed sign");
+}
+
+#[test]
+fn two_signers_at_once_keep_both_signatures() {
+    require_registry!();
+    let env = Env::start();
+    let tag = env.image("tool/cli:v3");
+    // Two processes, started together.
+    let (a, b) = std::thread::scope(|scope| {
+        let a = scope.spawn(|| env.sign(&tag));
+        let b = scope.spawn(|| env.sign(&tag));
+        (a.join().expect("signer a"), b.join().expect("signer b"))
+    });
+    a.assert_ok();
+    b.assert_ok();
+    let entries = env.fallback_entries("tool/cli", &env.images.cli.digest);
+    // Each may have seen the other's signature first and stopped ("already
+    // signed"); every signature that was stored must still be listed.
+    let stored = [&a, &b]
+        .iter()
+        .filter(|o| o.stdout.contains("bundle stored as"))
+        .count();
+    assert_eq!(entries.len(), stored.max(1), "{entries:?}");
+    env.verify(&tag, env.testbed.identity(), env.testbed.issuer())
+        .assert_ok();
+}
