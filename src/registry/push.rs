@@ -49,23 +49,79 @@ pub enum ReferrersSource {
     FallbackTag,
 }
 
-impl RegistryClient {
-    /// Whether `repo` (its registry and repository) has the blob `digest`.
-    pub async fn blob_exists(&self, repo: &Reference, digest: &str) -> Result<bool, RegistryError> {
-        let state = self.state(repo.registry()).await?;
-        let repository = repo.repository();
-        let url = format!("{}/v2/{repository}/blobs/{digest}", state.base);
-        let req = Req {
-            method: Method::HEAD,
-            url: &url,
-            accept: "*/*",
+/// What `RegistryClient::call` sends: the part of the URL after
+/// `/v2/<repository>/`, and what goes with it.
+struct Call<'a> {
+    method: Method,
+    path: String,
+    /// Names the object in messages: `repo:tag`, `repo@digest`.
+    what: String,
+    accept: &'a str,
+    body: Option<(Bytes, &'a str)>,
+    push: bool,
+}
+
+impl<'a> Call<'a> {
+    fn get(path: String, what: String, accept: &'a str) -> Call<'a> {
+        Call {
+            method: Method::GET,
+            path,
+            what,
+            accept,
             body: None,
             push: false,
+        }
+    }
+}
+
+/// The error for bytes that are not what their digest says.
+fn mismatch(what: String, registry: &str, detail: String) -> RegistryError {
+    RegistryError::Protocol {
+        what,
+        registry: registry.to_string(),
+        detail,
+    }
+}
+
+fn content_type(resp: &reqwest::Response) -> String {
+    resp.headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+impl RegistryClient {
+    /// Sends `call` to `/v2/<repository>/<path>` of `repo`'s registry.
+    async fn call(
+        &self,
+        repo: &Reference,
+        call: &Call<'_>,
+    ) -> Result<reqwest::Response, RegistryError> {
+        let state = self.state(repo.registry()).await?;
+        let repository = repo.repository();
+        let url = format!("{}/v2/{repository}/{}", state.base, call.path);
+        let req = Req {
+            method: call.method.clone(),
+            url: &url,
+            accept: call.accept,
+            body: call.body.clone(),
+            push: call.push,
         };
-        match self
-            .send_req(&state, &repository, &format!("{repository}@{digest}"), &req)
-            .await
-        {
+        self.send_req(&state, &repository, &call.what, &req).await
+    }
+
+    /// Whether `repo` (its registry and repository) has the blob `digest`.
+    pub async fn blob_exists(&self, repo: &Reference, digest: &str) -> Result<bool, RegistryError> {
+        let call = Call {
+            method: Method::HEAD,
+            ..Call::get(
+                format!("blobs/{digest}"),
+                format!("{}@{digest}", repo.repository()),
+                "*/*",
+            )
+        };
+        match self.call(repo, &call).await {
             Ok(_) => Ok(true),
             Err(RegistryError::NotFound { .. }) => Ok(false),
             Err(e) => Err(e),
@@ -78,33 +134,38 @@ impl RegistryClient {
         if self.blob_exists(repo, &digest).await? {
             return Ok(digest);
         }
-        let state = self.state(repo.registry()).await?;
-        let repository = repo.repository();
-        let what = format!("{repository}@{digest}");
-        let start = format!("{}/v2/{repository}/blobs/uploads/", state.base);
-        let req = Req {
+        let what = format!("{}@{digest}", repo.repository());
+        let start = Call {
             method: Method::POST,
-            url: &start,
+            path: "blobs/uploads/".into(),
+            what: what.clone(),
             accept: "*/*",
             body: Some((Bytes::new(), "application/octet-stream")),
             push: true,
         };
-        let resp = self.send_req(&state, &repository, &what, &req).await?;
+        let resp = self.call(repo, &start).await?;
+        let state = self.state(repo.registry()).await?;
         let location = resp
             .headers()
             .get(LOCATION)
             .and_then(|l| l.to_str().ok())
-            .ok_or_else(|| RegistryError::Protocol {
-                what: what.clone(),
-                registry: state.name.clone(),
-                detail: "it started an upload without a Location header".into(),
+            .ok_or_else(|| {
+                mismatch(
+                    what.clone(),
+                    &state.name,
+                    "it started an upload without a Location header".into(),
+                )
             })?;
+        // The upload URL is the registry's to choose (often absolute, often
+        // with a state query): PUT it as given, plus the digest.
         let mut url = reqwest::Url::parse(&state.base)
             .and_then(|base| base.join(location))
-            .map_err(|e| RegistryError::Protocol {
-                what: what.clone(),
-                registry: state.name.clone(),
-                detail: format!("its upload Location {location:?} is not a URL: {e}"),
+            .map_err(|e| {
+                mismatch(
+                    what.clone(),
+                    &state.name,
+                    format!("its upload Location {location:?} is not a URL: {e}"),
+                )
             })?;
         url.query_pairs_mut().append_pair("digest", &digest);
         let url = url.to_string();
@@ -115,14 +176,16 @@ impl RegistryClient {
             body: Some((bytes, "application/octet-stream")),
             push: true,
         };
-        let resp = self.send_req(&state, &repository, &what, &req).await?;
+        let resp = self
+            .send_req(&state, &repo.repository(), &what, &req)
+            .await?;
         if let Some(got) = header_digest(resp.headers(), &state.name, &what)? {
             if got != digest {
-                return Err(RegistryError::Protocol {
+                return Err(mismatch(
                     what,
-                    registry: state.name.clone(),
-                    detail: format!("it stored the blob as {got}"),
-                });
+                    &state.name,
+                    format!("it stored the blob as {got}"),
+                ));
             }
         }
         Ok(digest)
@@ -137,25 +200,23 @@ impl RegistryClient {
         bytes: Bytes,
     ) -> Result<Pushed, RegistryError> {
         let digest = sha256_digest(&bytes);
-        let state = self.state(repo.registry()).await?;
-        let repository = repo.repository();
-        let what = format!("{repository}:{target}");
-        let url = format!("{}/v2/{repository}/manifests/{target}", state.base);
-        let req = Req {
+        let what = format!("{}:{target}", repo.repository());
+        let call = Call {
             method: Method::PUT,
-            url: &url,
+            path: format!("manifests/{target}"),
+            what: what.clone(),
             accept: "*/*",
             body: Some((bytes, media_type)),
             push: true,
         };
-        let resp = self.send_req(&state, &repository, &what, &req).await?;
-        if let Some(got) = header_digest(resp.headers(), &state.name, &what)? {
+        let resp = self.call(repo, &call).await?;
+        if let Some(got) = header_digest(resp.headers(), repo.registry(), &what)? {
             if got != digest {
-                return Err(RegistryError::Protocol {
+                return Err(mismatch(
                     what,
-                    registry: state.name.clone(),
-                    detail: format!("it stored the manifest as {got}, not {digest}"),
-                });
+                    repo.registry(),
+                    format!("it stored the manifest as {got}, not {digest}"),
+                ));
             }
         }
         let subject_indexed = resp.headers().contains_key("oci-subject");
@@ -172,30 +233,16 @@ impl RegistryClient {
         repo: &Reference,
         target: &str,
     ) -> Result<Option<Fetched>, RegistryError> {
-        let state = self.state(repo.registry()).await?;
-        let repository = repo.repository();
-        let what = format!("{repository}:{target}");
-        let url = format!("{}/v2/{repository}/manifests/{target}", state.base);
-        let req = Req {
-            method: Method::GET,
-            url: &url,
-            accept: MANIFEST_ACCEPT,
-            body: None,
-            push: false,
-        };
-        let resp = match self.send_req(&state, &repository, &what, &req).await {
+        let what = format!("{}:{target}", repo.repository());
+        let call = Call::get(format!("manifests/{target}"), what.clone(), MANIFEST_ACCEPT);
+        let resp = match self.call(repo, &call).await {
             Ok(r) => r,
             Err(RegistryError::NotFound { .. }) => return Ok(None),
             Err(e) => return Err(e),
         };
-        let media_type = resp
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
-        let announced = header_digest(resp.headers(), &state.name, &what)?;
-        let bytes = read_bounded(resp, MANIFEST_MAX, &state.name, &what).await?;
+        let media_type = content_type(&resp);
+        let announced = header_digest(resp.headers(), repo.registry(), &what)?;
+        let bytes = read_bounded(resp, MANIFEST_MAX, repo.registry(), &what).await?;
         let digest = sha256_digest(&bytes);
         let expected = if target.starts_with("sha256:") {
             Some(target.to_string())
@@ -204,11 +251,11 @@ impl RegistryClient {
         };
         if let Some(expected) = expected {
             if expected != digest {
-                return Err(RegistryError::Protocol {
+                return Err(mismatch(
                     what,
-                    registry: state.name.clone(),
-                    detail: format!("the manifest bytes hash to {digest}, not {expected}"),
-                });
+                    repo.registry(),
+                    format!("the manifest bytes hash to {digest}, not {expected}"),
+                ));
             }
         }
         Ok(Some(Fetched {
@@ -225,26 +272,21 @@ impl RegistryClient {
         digest: &str,
         max: usize,
     ) -> Result<Vec<u8>, RegistryError> {
-        let state = self.state(repo.registry()).await?;
-        let repository = repo.repository();
-        let what = format!("{repository}@{digest}");
-        let url = format!("{}/v2/{repository}/blobs/{digest}", state.base);
-        let req = Req {
-            method: Method::GET,
-            url: &url,
-            accept: "*/*",
-            body: None,
-            push: false,
-        };
-        let resp = self.send_req(&state, &repository, &what, &req).await?;
-        let bytes = read_bounded(resp, max, &state.name, &what).await?;
+        let what = format!("{}@{digest}", repo.repository());
+        let resp = self
+            .call(
+                repo,
+                &Call::get(format!("blobs/{digest}"), what.clone(), "*/*"),
+            )
+            .await?;
+        let bytes = read_bounded(resp, max, repo.registry(), &what).await?;
         let got = sha256_digest(&bytes);
         if got != digest {
-            return Err(RegistryError::Protocol {
+            return Err(mismatch(
                 what,
-                registry: state.name.clone(),
-                detail: format!("the blob hashes to {got}"),
-            });
+                repo.registry(),
+                format!("the blob hashes to {got}"),
+            ));
         }
         Ok(bytes)
     }
@@ -256,27 +298,19 @@ impl RegistryClient {
         repo: &Reference,
         subject: &str,
     ) -> Result<(Vec<Descriptor>, Vec<ReferrersSource>), RegistryError> {
-        let state = self.state(repo.registry()).await?;
-        let repository = repo.repository();
-        let what = format!("{repository}@{subject} referrers");
+        let what = format!("{}@{subject} referrers", repo.repository());
         let mut found: Vec<Descriptor> = Vec::new();
         let mut sources = Vec::new();
-        let url = format!("{}/v2/{repository}/referrers/{subject}", state.base);
-        let req = Req {
-            method: Method::GET,
-            url: &url,
-            accept: OCI_INDEX,
-            body: None,
-            push: false,
-        };
-        match self.send_req(&state, &repository, &what, &req).await {
+        match self
+            .call(
+                repo,
+                &Call::get(format!("referrers/{subject}"), what.clone(), OCI_INDEX),
+            )
+            .await
+        {
             Ok(resp) => {
-                let is_index = resp
-                    .headers()
-                    .get(reqwest::header::CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok())
-                    .is_some_and(|v| v.starts_with(OCI_INDEX));
-                let bytes = read_bounded(resp, MANIFEST_MAX, &state.name, &what).await?;
+                let is_index = content_type(&resp).starts_with(OCI_INDEX);
+                let bytes = read_bounded(resp, MANIFEST_MAX, repo.registry(), &what).await?;
                 if is_index {
                     if let Ok(index) = serde_json::from_slice::<Index>(&bytes) {
                         found.extend(index.manifests);
