@@ -157,10 +157,13 @@ pub enum DbCommand {
 
 #[derive(Debug, Args)]
 pub struct SigningArgs {
-    /// Sign with a cosign key (passphrase from WHARF_PASSWORD or COSIGN_PASSWORD)
+    /// Sign with a cosign key (passphrase from WHARF_PASSWORD or
+    /// COSIGN_PASSWORD). Not built yet: signing is keyless for now
     #[arg(long, value_name = "FILE")]
     pub key: Option<PathBuf>,
-    /// The OIDC token to sign with (default: discovered from the CI environment)
+    /// The OIDC token to sign with, or a file holding it (default: discovered
+    /// from the CI environment: SIGSTORE_ID_TOKEN, a projected token file,
+    /// GitHub Actions, Buildkite, CircleCI)
     #[arg(long = "identity-token", value_name = "TOKEN", hide_env_values = true)]
     pub identity_token: Option<String>,
     /// A Sigstore ClientTrustConfig (trusted root + signing config)
@@ -170,12 +173,20 @@ pub struct SigningArgs {
 
 #[derive(Debug, Args)]
 pub struct IdentityArgs {
+    /// Who must have signed, exactly: the certificate's SAN (a CI workflow
+    /// URL such as https://github.com/ORG/REPO/.github/workflows/F.yml@refs/heads/main,
+    /// or an email)
     #[arg(long = "certificate-identity", value_name = "ID")]
     pub certificate_identity: Option<String>,
+    /// Who must have signed, as a regular expression matched against the
+    /// whole SAN (not a substring)
     #[arg(long = "certificate-identity-regexp", value_name = "REGEX")]
     pub certificate_identity_regexp: Option<String>,
+    /// The OIDC issuer that vouched for the identity (GitHub Actions:
+    /// https://token.actions.githubusercontent.com)
     #[arg(long = "certificate-oidc-issuer", value_name = "URL")]
     pub certificate_oidc_issuer: Option<String>,
+    /// The OIDC issuer, as a regular expression matched against the whole value
     #[arg(long = "certificate-oidc-issuer-regexp", value_name = "REGEX")]
     pub certificate_oidc_issuer_regexp: Option<String>,
     /// Verify against a public key instead of a certificate identity
@@ -185,6 +196,8 @@ pub struct IdentityArgs {
 
 #[derive(Debug, Args)]
 pub struct SignArgs {
+    /// The image: REG/REPO:TAG (resolved once; the digest is what gets
+    /// signed) or REG/REPO@sha256:HEX
     pub image: String,
     #[command(flatten)]
     pub signing: SigningArgs,
