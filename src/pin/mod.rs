@@ -504,9 +504,11 @@ fn resolve_all(
                 digests.insert(key, resolved.digest);
             }
             Err(e) => {
-                // One unreachable registry is one error, not one per reference.
+                // One unreachable registry (or one broken credential) is one error,
+                // not one per reference.
                 if let RegistryError::Unreachable { registry, .. }
-                | RegistryError::Tls { registry, .. } = &e
+                | RegistryError::Tls { registry, .. }
+                | RegistryError::Credentials { registry, .. } = &e
                 {
                     if !reported_registries.insert(registry.clone()) {
                         continue;

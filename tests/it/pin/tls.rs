@@ -195,6 +195,27 @@ fn credential_helper(bin: &std::path::Path, name: &str, script_body: &str) {
     let path = bin.join(format!("docker-credential-{name}"));
     std::fs::write(&path, format!("#!/bin/sh\n{script_body}\n")).expect("write helper");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod helper");
+    // Another test thread forking while the file was open for writing makes
+    // exec fail with ETXTBSY until that child execs; wait until it runs, so
+    // wharf's first exec of the helper cannot hit that window.
+    for _ in 0..100 {
+        match std::process::Command::new(&path)
+            .arg("list")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+        {
+            Err(e) if e.raw_os_error() == Some(26) => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            _ => return,
+        }
+    }
+    panic!(
+        "the credential helper {} stays busy (ETXTBSY)",
+        path.display()
+    );
 }
 
 fn path_with(bin: &std::path::Path) -> std::ffi::OsString {
@@ -276,5 +297,15 @@ fn a_failing_cred_helper_is_named_and_its_output_not_repeated() {
         .run();
     out.assert_error(&["docker-credential-broken", env.registry.host()])
         .assert_not_leaked(PASSWORD);
+    // One broken credential is one error, not one per reference (three here).
+    assert_eq!(
+        out.stderr
+            .lines()
+            .filter(|l| l.contains("credential helper"))
+            .count(),
+        1,
+        "{}",
+        out.describe()
+    );
     tree::assert_tree(env.tree.path(), &before, "files after a failed helper");
 }
