@@ -199,6 +199,10 @@ pub struct SignArgs {
     /// The image: REG/REPO:TAG (resolved once; the digest is what gets
     /// signed) or REG/REPO@sha256:HEX
     pub image: String,
+    /// Sign this annotation too (in the statement's subject, as cosign v3
+    /// does); repeatable. `wharf verify -a` can then require it
+    #[arg(short = 'a', long = "annotation", value_name = "KEY=VALUE")]
+    pub annotations: Vec<String>,
     #[command(flatten)]
     pub signing: SigningArgs,
 }
@@ -227,6 +231,9 @@ pub struct VerifyArgs {
     /// cyclonedx, spdxjson, slsaprovenance1, vuln, or a predicate type URI
     #[arg(long = "attestation-type", value_name = "TYPE")]
     pub attestation_type: Option<String>,
+    /// Require this signed annotation; repeatable
+    #[arg(short = 'a', long = "annotation", value_name = "KEY=VALUE")]
+    pub annotations: Vec<String>,
     /// A Sigstore TrustedRoot to verify against
     #[arg(long = "trusted-root", value_name = "FILE")]
     pub trusted_root: Option<PathBuf>,

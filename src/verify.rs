@@ -9,6 +9,7 @@
 //! regular expressions, matched against the whole value), and reports why a
 //! bundle was refused.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use sigstore_verify::types::{Bundle, DerPublicKey, Sha256Hash};
@@ -381,9 +382,9 @@ pub fn predicate_type_uri(name: &str) -> String {
     .to_string()
 }
 
-/// The predicate type of a DSSE bundle's in-toto statement; `None` for a
-/// message signature.
-fn bundle_predicate_type(bundle_text: &str) -> Result<Option<String>, String> {
+/// The in-toto statement of a DSSE bundle; `None` for a message signature.
+/// Read only after (or for) verification: the bytes are what was signed.
+pub fn bundle_statement(bundle_text: &str) -> Result<Option<serde_json::Value>, String> {
     use base64::Engine as _;
     let doc: serde_json::Value =
         serde_json::from_str(bundle_text).map_err(|e| format!("the bundle is malformed: {e}"))?;
@@ -397,12 +398,66 @@ fn bundle_predicate_type(bundle_text: &str) -> Result<Option<String>, String> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(payload)
         .map_err(|e| format!("its DSSE payload is not base64: {e}"))?;
-    let statement: serde_json::Value = serde_json::from_slice(&bytes)
-        .map_err(|e| format!("its DSSE payload is not an in-toto statement: {e}"))?;
-    Ok(statement
-        .get("predicateType")
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| format!("its DSSE payload is not an in-toto statement: {e}"))
+}
+
+fn predicate_type_of(statement: Option<&serde_json::Value>) -> Option<String> {
+    statement
+        .and_then(|s| s.get("predicateType"))
         .and_then(|p| p.as_str())
-        .map(str::to_string))
+        .map(str::to_string)
+}
+
+/// The signed annotations of the statement's subject for `digest` (cosign
+/// v3 puts `-a` annotations there).
+pub fn signed_annotations(
+    statement: Option<&serde_json::Value>,
+    digest: &str,
+) -> BTreeMap<String, String> {
+    let hex = digest.trim_start_matches("sha256:");
+    let subjects = statement
+        .and_then(|s| s.get("subject"))
+        .and_then(|s| s.as_array())
+        .cloned()
+        .unwrap_or_default();
+    subjects
+        .iter()
+        .find(|s| s.pointer("/digest/sha256").and_then(|d| d.as_str()) == Some(hex))
+        .and_then(|s| s.get("annotations"))
+        .and_then(|a| a.as_object())
+        .map(|a| {
+            a.iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| v.to_string()),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `KEY=VALUE` flags, as `-a/--annotation` takes them.
+pub fn parse_annotations(flags: &[String]) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for flag in flags {
+        match flag.split_once('=') {
+            Some((k, v)) if !k.is_empty() => {
+                out.insert(k.to_string(), v.to_string());
+            }
+            _ => {
+                return Err(Error::Usage(format!(
+                    "--annotation {flag:?}: write KEY=VALUE (for example env=prod)"
+                )))
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// One bundle found attached to the image, and what came of checking it.
@@ -426,6 +481,7 @@ pub fn verify_image(
     use crate::registry::RegistryClient;
 
     let expected = Expected::from_args(&args.identity)?;
+    let required = parse_annotations(&args.annotations)?;
     let reference = Reference::parse(&args.image)?;
     let trust = trust::load(args.trusted_root.as_deref(), args.trust_config.as_deref())?;
     let want = args
@@ -453,13 +509,14 @@ pub fn verify_image(
             ));
             continue;
         };
-        let predicate_type = match bundle_predicate_type(text) {
-            Ok(p) => p,
+        let statement = match bundle_statement(text) {
+            Ok(s) => s,
             Err(reason) => {
                 checked.push(Checked::refused(&bundle.manifest, None, reason));
                 continue;
             }
         };
+        let predicate_type = predicate_type_of(statement.as_ref());
         // A message signature over the manifest is a (cosign v2-style) signature, never an attestation.
         let kind_matches = match &predicate_type {
             Some(p) => *p == want,
@@ -469,7 +526,25 @@ pub fn verify_image(
             // Not what was asked for (an SBOM attestation when verifying a signature): not a refusal.
             continue;
         }
-        match check_image_bundle(text, &digest, &expected, &trust) {
+        let verdict = check_image_bundle(text, &digest, &expected, &trust).and_then(|signer| {
+            let signed = signed_annotations(statement.as_ref(), &digest);
+            match required.iter().find(|(k, v)| signed.get(*k) != Some(*v)) {
+                Some((k, v)) => Err(format!(
+                    "it does not carry the signed annotation {k}={v} (it has {})",
+                    if signed.is_empty() {
+                        "none".to_string()
+                    } else {
+                        signed
+                            .iter()
+                            .map(|(k, v)| format!("{k}={v}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
+                )),
+                None => Ok(signer),
+            }
+        });
+        match verdict {
             Ok(signer) => {
                 let (who, issuer) = match &signer {
                     Signer::Identity { identity, issuer } => {

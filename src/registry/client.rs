@@ -1267,6 +1267,25 @@ fn is_tls_error(detail: &str) -> bool {
         || d.contains("tls handshake")
 }
 
+/// The helper config.json names for `server` (`credHelpers`, else
+/// `credsStore`), for messages; the credential itself comes from
+/// docker_credential.
+fn configured_helper(server: &str) -> Option<String> {
+    let dir = std::env::var_os("DOCKER_CONFIG")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".docker")))?;
+    let text = std::fs::read_to_string(dir.join("config.json")).ok()?;
+    let config: serde_json::Value = serde_json::from_str(&text).ok()?;
+    config
+        .pointer(&format!(
+            "/credHelpers/{}",
+            server.replace('~', "~0").replace('/', "~1")
+        ))
+        .or_else(|| config.get("credsStore"))
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
+}
+
 /// The credential docker would use for `registry`, from `$DOCKER_CONFIG`
 /// (else `~/.docker`) `config.json`: `auths`, `credsStore`, `credHelpers`.
 fn read_credential(registry: &str) -> Result<Option<Credential>, RegistryError> {
@@ -1277,18 +1296,31 @@ fn read_credential(registry: &str) -> Result<Option<Credential>, RegistryError> 
         registry
     };
     match docker_credential::get_credential(server) {
-        Ok(DockerCredential::UsernamePassword(username, password)) => Ok(Some(Credential::Basic { username, password })),
+        Ok(DockerCredential::UsernamePassword(username, password)) => {
+            Ok(Some(Credential::Basic { username, password }))
+        }
         Ok(DockerCredential::IdentityToken(token)) => Ok(Some(Credential::Identity(token))),
         Err(E::NoCredentialConfigured | E::ConfigNotFound | E::ConfigReadError) => Ok(None),
         // The helper's own output may hold secrets: name the helper, not what it printed.
         Err(E::HelperFailure { helper, .. }) => Err(RegistryError::Credentials {
             registry: registry.to_string(),
-            detail: format!("the credential helper `{helper}` failed; run `{helper} get` by hand to see why"),
+            detail: format!(
+                "the credential helper `{helper}` failed; run `{helper} get` by hand to see why"
+            ),
         }),
-        Err(E::HelperCommunicationError) => Err(RegistryError::Credentials {
-            registry: registry.to_string(),
-            detail: "the credential helper named in config.json could not be run; is it installed and on PATH?".into(),
-        }),
+        Err(E::HelperCommunicationError) => {
+            let helper = configured_helper(server)
+                .map(|h| format!("docker-credential-{h}"))
+                .unwrap_or_else(|| "docker-credential-NAME".to_string());
+            Err(RegistryError::Credentials {
+                registry: registry.to_string(),
+                detail: format!(
+                    "the credential helper `{helper}` from config.json could not be run, or exited \
+                     without reading its request; is it installed and on PATH? Try it by hand: \
+                     echo {server} | {helper} get"
+                ),
+            })
+        }
         Err(e) => Err(RegistryError::Credentials {
             registry: registry.to_string(),
             detail: format!("{e} in config.json (DOCKER_CONFIG); fix or remove the entry"),

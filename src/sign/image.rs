@@ -28,6 +28,7 @@ pub fn run(global: &Global, args: &SignArgs) -> Result<Outcome> {
         ));
     }
     let reference = Reference::parse(&args.image)?;
+    let annotations = verify::parse_annotations(&args.annotations)?;
     let trust = trust::load(None, args.signing.trust_config.as_deref())?;
     let signing = trust.signing.as_ref().ok_or_else(|| {
         Error::Usage(format!(
@@ -71,6 +72,11 @@ pub fn run(global: &Global, args: &SignArgs) -> Result<Outcome> {
                 continue;
             }
             let Ok(text) = std::str::from_utf8(&bundle.bundle) else { continue };
+            // The same signature: this identity, these annotations.
+            let statement = verify::bundle_statement(text).ok().flatten();
+            if verify::signed_annotations(statement.as_ref(), &digest) != annotations {
+                continue;
+            }
             if verify::check_image_bundle(text, &digest, &expected, &trust).is_ok() {
                 report::out(&format!(
                     "{image} is already signed by {identity} (bundle manifest {}); nothing to do",
@@ -80,12 +86,16 @@ pub fn run(global: &Global, args: &SignArgs) -> Result<Outcome> {
             }
         }
 
+        let mut statement_subject = serde_json::json!({
+            "name": format!("{}/{}", reference.registry(), reference.repository()),
+            "digest": { "sha256": digest.trim_start_matches("sha256:") },
+        });
+        if !annotations.is_empty() {
+            statement_subject["annotations"] = serde_json::json!(annotations);
+        }
         let statement = serde_json::json!({
             "_type": "https://in-toto.io/Statement/v1",
-            "subject": [{
-                "name": format!("{}/{}", reference.registry(), reference.repository()),
-                "digest": { "sha256": digest.trim_start_matches("sha256:") },
-            }],
+            "subject": [statement_subject],
             "predicateType": SIGN_PREDICATE_TYPE,
             "predicate": {},
         });

@@ -47,11 +47,15 @@ impl Env {
 
     /// `wharf sign IMAGE` inside a simulated GitHub Actions job.
     fn sign(&self, image: &str) -> Output {
+        self.sign_with(image, &[])
+    }
+
+    fn sign_with(&self, image: &str, extra: &[&str]) -> Output {
         let mut cmd = self.wharf();
         for (k, v) in self.testbed.github_env() {
             cmd.env(k, v);
         }
-        cmd.args(["sign", image]).run()
+        cmd.args(["sign", image]).args(extra).run()
     }
 
     fn verify(&self, image: &str, identity: &str, issuer: &str) -> Output {
@@ -227,7 +231,9 @@ fn sigstore_python_accepts_the_bundle_pulled_back_from_the_registry() {
         return;
     };
     let env = Env::start();
-    env.sign(&env.image("app:1.0")).assert_ok();
+    // With a signed annotation: the statement's subject carries it.
+    env.sign_with(&env.image("app:1.0"), &["-a", "env=prod"])
+        .assert_ok();
 
     // Pull the bundle back with an independent client: skopeo.
     let entries = env.fallback_entries("app", &env.images.app.digest);
@@ -363,4 +369,54 @@ fn two_signers_at_once_keep_both_signatures() {
     assert_eq!(entries.len(), stored.max(1), "{entries:?}");
     env.verify(&tag, env.testbed.identity(), env.testbed.issuer())
         .assert_ok();
+}
+
+#[test]
+fn signed_annotations_are_required_by_verify_and_part_of_idempotency() {
+    require_registry!();
+    let env = Env::start();
+    let tag = env.image("app:2.0");
+    env.sign_with(&tag, &["-a", "env=prod", "--annotation", "team=payments"])
+        .assert_ok();
+    let verify = |extra: &[&str]| {
+        env.wharf()
+            .args([
+                "verify",
+                &tag,
+                "--certificate-identity",
+                env.testbed.identity(),
+            ])
+            .args(["--certificate-oidc-issuer", env.testbed.issuer()])
+            .args(extra)
+            .run()
+    };
+    verify(&["-a", "env=prod"]).assert_ok();
+    verify(&["-a", "env=prod", "-a", "team=payments"]).assert_ok();
+    let out = verify(&["-a", "env=dev"]);
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains("env=dev") && out.stderr.contains("env=prod"),
+        "{}",
+        out.describe()
+    );
+    verify(&["-a", "no-equals-sign"]).assert_error(&["KEY=VALUE"]);
+
+    // Same identity, same annotations: nothing new. Other annotations: a new signature.
+    let out = env.sign_with(&tag, &["-a", "team=payments", "-a", "env=prod"]);
+    assert!(out.stdout.contains("already signed"), "{}", out.describe());
+    assert_eq!(
+        env.fallback_entries("app", &env.images.app2.digest).len(),
+        1
+    );
+    let out = env.sign_with(&tag, &["-a", "env=dev"]);
+    assert!(
+        out.stdout.contains("bundle stored as"),
+        "{}",
+        out.describe()
+    );
+    assert_eq!(
+        env.fallback_entries("app", &env.images.app2.digest).len(),
+        2
+    );
+    verify(&["-a", "env=dev"]).assert_ok();
 }

@@ -277,7 +277,9 @@ fn a_failing_cred_helper_is_named_and_its_output_not_repeated() {
     credential_helper(
         bin.path(),
         "broken",
-        &format!("echo '{PASSWORD}'\necho 'also {PASSWORD}' >&2\nexit 1"),
+        // Like a real helper it reads its request first (one that exits
+        // without reading it breaks the pipe: a different failure).
+        &format!("read server\necho '{PASSWORD}'\necho 'also {PASSWORD}' >&2\nexit 1"),
     );
     std::fs::write(
         env.docker_config.path().join("config.json"),
@@ -308,4 +310,21 @@ fn a_failing_cred_helper_is_named_and_its_output_not_repeated() {
         out.describe()
     );
     tree::assert_tree(env.tree.path(), &before, "files after a failed helper");
+}
+
+#[test]
+fn a_cred_helper_that_is_not_installed_is_named() {
+    require_tools!("docker-registry", "skopeo", "openssl", "htpasswd");
+    let env = TlsEnv::start();
+    std::fs::write(
+        env.docker_config.path().join("config.json"),
+        format!(
+            r#"{{"credHelpers": {{"{}": "not-installed-here"}}}}"#,
+            env.registry.host()
+        ),
+    )
+    .expect("config.json");
+    env.write_tree();
+    let out = env.pin(true).args(["--write", "."]).run();
+    out.assert_error(&["docker-credential-not-installed-here", "PATH"]);
 }
