@@ -157,10 +157,14 @@ pub enum DbCommand {
 
 #[derive(Debug, Args)]
 pub struct SigningArgs {
-    /// Sign with a cosign key (passphrase from WHARF_PASSWORD or
-    /// COSIGN_PASSWORD). Not built yet: signing is keyless for now
+    /// Sign with a cosign key (`wharf generate-key-pair`, or cosign's own;
+    /// passphrase from WHARF_PASSWORD or COSIGN_PASSWORD) instead of keyless
     #[arg(long, value_name = "FILE")]
     pub key: Option<PathBuf>,
+    /// Record the signature in the transparency log (Rekor). Only key
+    /// signatures may skip it; their verifiers then need --insecure-ignore-tlog
+    #[arg(long = "tlog-upload", value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub tlog_upload: bool,
     /// The OIDC token to sign with, or a file holding it (default: discovered
     /// from the CI environment: SIGSTORE_ID_TOKEN, a projected token file,
     /// GitHub Actions, Buildkite, CircleCI)
@@ -192,6 +196,10 @@ pub struct IdentityArgs {
     /// Verify against a public key instead of a certificate identity
     #[arg(long, value_name = "PUB")]
     pub key: Option<PathBuf>,
+    /// With --key: accept a signature that is in no transparency log
+    /// (signed with --tlog-upload=false). Nothing then proves when it was made
+    #[arg(long = "insecure-ignore-tlog", requires = "key")]
+    pub insecure_ignore_tlog: bool,
 }
 
 #[derive(Debug, Args)]

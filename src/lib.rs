@@ -60,7 +60,7 @@ pub fn run(cli: cli::Cli) -> Result<Outcome> {
         Command::Attest(_) => Err(Error::NotBuilt("attest")),
         Command::Verify(args) => verify::verify_image(&global, &args),
         Command::VerifyBlob(args) => verify::verify_blob(&args),
-        Command::GenerateKeyPair(_) => Err(Error::NotBuilt("generate-key-pair")),
+        Command::GenerateKeyPair(args) => sign::key::generate_key_pair(&args),
         Command::Promote(_) => Err(Error::NotBuilt("promote")),
         Command::Policy(_) => Err(Error::NotBuilt("policy")),
         Command::Run(_) => Err(Error::NotBuilt("run")),

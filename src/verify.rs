@@ -81,8 +81,16 @@ impl std::fmt::Display for Matcher {
 
 /// Who must have signed: a keyless identity, or the holder of a key.
 pub enum Expected {
-    Identity { identity: Matcher, issuer: Matcher },
-    Key { path: PathBuf, key: DerPublicKey },
+    Identity {
+        identity: Matcher,
+        issuer: Matcher,
+    },
+    Key {
+        path: PathBuf,
+        key: DerPublicKey,
+        /// Accept signatures no transparency log recorded.
+        ignore_tlog: bool,
+    },
 }
 
 impl Expected {
@@ -112,6 +120,7 @@ impl Expected {
             return Ok(Expected::Key {
                 path: path.clone(),
                 key,
+                ignore_tlog: args.insecure_ignore_tlog,
             });
         }
         match (identity, issuer) {
@@ -218,8 +227,15 @@ fn check(
     let verifier =
         Verifier::new(&trust.root).map_err(|e| format!("the {} is unusable: {e}", trust.source))?;
     match expected {
-        Expected::Key { path, key } => {
-            let policy = PublicKeyVerificationPolicy::new(key.clone());
+        Expected::Key {
+            path,
+            key,
+            ignore_tlog,
+        } => {
+            let mut policy = PublicKeyVerificationPolicy::new(key.clone());
+            if *ignore_tlog {
+                policy = policy.skip_tlog_unsafe();
+            }
             run(&verifier, subject, &bundle, &policy)?;
             Ok(Signer::Key(path.clone()))
         }
@@ -333,6 +349,7 @@ mod tests {
             certificate_oidc_issuer: iss.map(str::to_string),
             certificate_oidc_issuer_regexp: None,
             key: None,
+            insecure_ignore_tlog: false,
         };
         assert!(Expected::from_args(&args(Some("a"), Some("b"))).is_ok());
         let err = Expected::from_args(&args(Some("a"), None))
@@ -654,8 +671,13 @@ fn cosign_equivalent(image: &str, expected: &Expected, args: &crate::cli::Verify
         None => "cosign verify".to_string(),
     };
     match expected {
-        Expected::Key { path, .. } => {
-            cmd.push_str(&format!(" --key {}", quote(&path.display().to_string())))
+        Expected::Key {
+            path, ignore_tlog, ..
+        } => {
+            cmd.push_str(&format!(" --key {}", quote(&path.display().to_string())));
+            if *ignore_tlog {
+                cmd.push_str(" --insecure-ignore-tlog=true");
+            }
         }
         Expected::Identity { identity, issuer } => {
             let flag = |base: &str, m: &Matcher| match m {

@@ -1,15 +1,16 @@
-//! `wharf sign IMAGE`: resolve the tag once, sign the digest keylessly as a
-//! cosign v3 image signature (a DSSE in-toto statement with predicate type
+//! `wharf sign IMAGE`: resolve the tag once, sign the digest (keylessly, or
+//! with a cosign key) as a cosign v3 image signature (a DSSE in-toto statement with predicate type
 //! `https://sigstore.dev/cosign/sign/v1` whose subject is the manifest
 //! digest), and store the bundle as an OCI referrer of the image.
 //!
-//! Idempotent: when a signature by the same identity already verifies for
+//! Idempotent: when a signature by the same signer already verifies for
 //! the digest, nothing is signed and nothing is written.
 
 use bytes::Bytes;
 
 use super::keyless::Keyless;
 use super::storage::{self, BundleContent};
+use super::tlog::Rekor;
 use super::token::{self, ProcessEnv};
 use crate::cli::SignArgs;
 use crate::config::Global;
@@ -19,38 +20,128 @@ use crate::registry::RegistryClient;
 use crate::verify::{self, Expected, Matcher, SIGN_PREDICATE_TYPE};
 use crate::{report, trust, Error, Outcome, Result};
 
+/// Who signs: the CI job's identity through Fulcio, or a key.
+enum Signer {
+    Keyless(Keyless),
+    Key {
+        key: super::key::SigningKey,
+        rekor: Option<Rekor>,
+        tsa: Option<sigstore_sign::tsa::TimestampClient>,
+    },
+}
+
 /// Runs `wharf sign`.
 pub fn run(global: &Global, args: &SignArgs) -> Result<Outcome> {
-    if args.signing.key.is_some() {
-        return Err(Error::Usage(
-            "signing with --key is not built yet; sign keylessly (the default in CI) for now"
-                .into(),
-        ));
-    }
     let reference = Reference::parse(&args.image)?;
     let annotations = verify::parse_annotations(&args.annotations)?;
     let trust = trust::load(None, args.signing.trust_config.as_deref())?;
-    let signing = trust.signing.as_ref().ok_or_else(|| {
-        Error::Usage(format!(
-            "the {} names no signing services; pass a ClientTrustConfig with --trust-config",
-            trust.source
-        ))
-    })?;
     let http = crate::registry::https_client().map_err(Error::Usage)?;
-    let signer =
-        Keyless::new(signing, http).map_err(|e| Error::Usage(format!("{}: {e}", trust.source)))?;
+    let signer = match &args.signing.key {
+        Some(path) => {
+            if args.signing.identity_token.is_some() {
+                return Err(Error::Usage(
+                    "--key and --identity-token: a signature is made with a key or keylessly with a token; choose one"
+                        .into(),
+                ));
+            }
+            let key = super::key::load(path, &super::key::passphrase()?)?;
+            let signing = trust.signing.as_ref();
+            // A timestamp where the instance has an authority, as cosign does.
+            let tsa = match signing.and_then(|s| s.tsa_url()) {
+                Some(endpoint) => Some(
+                    sigstore_sign::tsa::TimestampClient::builder(endpoint.url.clone())
+                        .with_http_client(http.clone())
+                        .build()
+                        .map_err(|e| {
+                            Error::Usage(format!(
+                                "{}: the timestamp authority {}: {e}",
+                                trust.source, endpoint.url
+                            ))
+                        })?,
+                ),
+                None => None,
+            };
+            let rekor = if args.signing.tlog_upload {
+                let url = signing.and_then(|s| s.rekor_url(Some(1))).ok_or_else(|| {
+                    Error::Usage(format!(
+                        "the {} names no Rekor v1 log to record the signature in; pass a ClientTrustConfig \
+                         with --trust-config, or --tlog-upload=false to sign without a log \
+                         (verifiers then need --insecure-ignore-tlog)",
+                        trust.source
+                    ))
+                })?;
+                Some(Rekor::new(&url.url, http))
+            } else if tsa.is_none() {
+                return Err(Error::Usage(format!(
+                    "--tlog-upload=false needs a timestamp authority to prove when the signature was made, \
+                     and the {} names none",
+                    trust.source
+                )));
+            } else {
+                report::warn("--tlog-upload=false: the signature is in no transparency log; only the timestamp authority vouches for it");
+                None
+            };
+            Signer::Key { key, rekor, tsa }
+        }
+        None => {
+            if !args.signing.tlog_upload {
+                return Err(Error::Usage(
+                    "--tlog-upload=false is for key signatures: a keyless certificate lives ten minutes, \
+                     and only the transparency log proves the signature was made inside them"
+                        .into(),
+                ));
+            }
+            let signing = trust.signing.as_ref().ok_or_else(|| {
+                Error::Usage(format!(
+                    "the {} names no signing services; pass a ClientTrustConfig with --trust-config",
+                    trust.source
+                ))
+            })?;
+            Signer::Keyless(
+                Keyless::new(signing, http)
+                    .map_err(|e| Error::Usage(format!("{}: {e}", trust.source)))?,
+            )
+        }
+    };
     let client = RegistryClient::new(global).map_err(Error::Usage)?;
     let runtime = crate::runtime()?;
 
     runtime.block_on(async {
-        let token = token::discover(&ProcessEnv, args.signing.identity_token.as_deref())
-            .await
-            .map_err(|e| Error::Usage(e.to_string()))?;
-        for warning in token.warnings() {
-            report::warn(&warning.message);
-        }
-        let identity = token.expected_identity().unwrap_or_default();
-        let issuer = token.issuer().to_string();
+        let token = match &signer {
+            Signer::Keyless(_) => {
+                let token = token::discover(&ProcessEnv, args.signing.identity_token.as_deref())
+                    .await
+                    .map_err(|e| Error::Usage(e.to_string()))?;
+                for warning in token.warnings() {
+                    report::warn(&warning.message);
+                }
+                Some(token)
+            }
+            Signer::Key { .. } => None,
+        };
+        // Who the signature will name, and the check that finds it again.
+        let (signed_by, expected) = match (&signer, &token) {
+            (Signer::Key { key, rekor, .. }, _) => (
+                format!("the key {}", key.path.display()),
+                Expected::Key {
+                    path: key.path.clone(),
+                    key: key.public.clone(),
+                    ignore_tlog: rekor.is_none(),
+                },
+            ),
+            (Signer::Keyless(_), Some(token)) => {
+                let identity = token.expected_identity().unwrap_or_default();
+                let issuer = token.issuer().to_string();
+                (
+                    identity.clone(),
+                    Expected::Identity {
+                        identity: Matcher::Exact(identity),
+                        issuer: Matcher::Exact(issuer),
+                    },
+                )
+            }
+            (Signer::Keyless(_), None) => return Err(Error::Usage("no identity token".into())),
+        };
 
         // The tag is resolved once; everything after works on the digest.
         let resolved = client.resolve(&reference, None).await?;
@@ -58,20 +149,33 @@ pub fn run(global: &Global, args: &SignArgs) -> Result<Outcome> {
         if reference.digest().is_none() {
             report::info(&format!("resolved {reference} to {digest}"));
         }
-        let manifest = client.fetch_manifest(&reference, &digest).await?.ok_or_else(|| {
-            Error::Usage(format!("{reference}: the manifest {digest} vanished while signing; run again"))
-        })?;
-        let media_type = if manifest.media_type.is_empty() { resolved.media_type.clone() } else { manifest.media_type.clone() };
+        let manifest = client
+            .fetch_manifest(&reference, &digest)
+            .await?
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "{reference}: the manifest {digest} vanished while signing; run again"
+                ))
+            })?;
+        let media_type = if manifest.media_type.is_empty() {
+            resolved.media_type.clone()
+        } else {
+            manifest.media_type.clone()
+        };
         let subject = Descriptor::new(&media_type, &digest, manifest.bytes.len() as u64);
         let image = format!("{}@{digest}", reference.name());
 
-        // Idempotency: an existing signature by this identity is enough.
-        let expected = Expected::Identity { identity: Matcher::Exact(identity.clone()), issuer: Matcher::Exact(issuer.clone()) };
+        // Idempotency: an existing signature by this signer is enough.
         for bundle in storage::bundles(&client, &reference, &digest).await? {
-            if bundle.predicate_type().is_some_and(|p| p != SIGN_PREDICATE_TYPE) {
+            if bundle
+                .predicate_type()
+                .is_some_and(|p| p != SIGN_PREDICATE_TYPE)
+            {
                 continue;
             }
-            let Ok(text) = std::str::from_utf8(&bundle.bundle) else { continue };
+            let Ok(text) = std::str::from_utf8(&bundle.bundle) else {
+                continue;
+            };
             // The same signature: this identity, these annotations.
             let statement = verify::bundle_statement(text).ok().flatten();
             if verify::signed_annotations(statement.as_ref(), &digest) != annotations {
@@ -79,7 +183,7 @@ pub fn run(global: &Global, args: &SignArgs) -> Result<Outcome> {
             }
             if verify::check_image_bundle(text, &digest, &expected, &trust).is_ok() {
                 report::out(&format!(
-                    "{image} is already signed by {identity} (bundle manifest {}); nothing to do",
+                    "{image} is already signed by {signed_by} (bundle manifest {}); nothing to do",
                     bundle.manifest
                 ));
                 return Ok(Outcome::Ok);
@@ -101,11 +205,31 @@ pub fn run(global: &Global, args: &SignArgs) -> Result<Outcome> {
         });
         let statement = serde_json::to_vec(&statement)
             .map_err(|e| Error::Usage(format!("cannot serialise the statement: {e}")))?;
-        report::info(&format!("signing {image} as {identity} through {}", signer.describe()));
-        let bundle = signer
-            .sign_statement(token.reveal(), &statement)
-            .await
-            .map_err(|e| Error::Usage(format!("{image}: {e}")))?;
+        let bundle = match (&signer, &token) {
+            (Signer::Keyless(keyless), Some(token)) => {
+                report::info(&format!(
+                    "signing {image} as {signed_by} through {}",
+                    keyless.describe()
+                ));
+                keyless
+                    .sign_statement(token.reveal(), &statement)
+                    .await
+                    .map_err(|e| Error::Usage(format!("{image}: {e}")))?
+            }
+            (Signer::Key { key, rekor, tsa }, _) => {
+                report::info(&format!(
+                    "signing {image} with {signed_by}{}",
+                    rekor
+                        .as_ref()
+                        .map(|r| format!(", recorded in Rekor {}", r.url))
+                        .unwrap_or_default()
+                ));
+                key.sign_statement(&statement, rekor.as_ref(), tsa.as_ref())
+                    .await
+                    .map_err(|e| Error::Usage(format!("{image}: {e}")))?
+            }
+            (Signer::Keyless(_), None) => return Err(Error::Usage("no identity token".into())),
+        };
         let stored = storage::attach(
             &client,
             &reference,
@@ -116,10 +240,24 @@ pub fn run(global: &Global, args: &SignArgs) -> Result<Outcome> {
             &storage::created_now(),
         )
         .await?;
-        report::out(&format!("signed {image} as {identity}; bundle stored as {}", stored.digest));
-        report::info(&format!(
-            "verify it: wharf verify {image} --certificate-identity '{identity}' --certificate-oidc-issuer '{issuer}'"
+        report::out(&format!(
+            "signed {image} as {signed_by}; bundle stored as {}",
+            stored.digest
         ));
+        let check = match &expected {
+            Expected::Identity { identity, issuer } => {
+                format!("--certificate-identity '{identity}' --certificate-oidc-issuer '{issuer}'")
+            }
+            Expected::Key { ignore_tlog, .. } => format!(
+                "--key PUBLIC-KEY{}",
+                if *ignore_tlog {
+                    " --insecure-ignore-tlog"
+                } else {
+                    ""
+                }
+            ),
+        };
+        report::info(&format!("verify it: wharf verify {image} {check}"));
         Ok(Outcome::Ok)
     })
 }

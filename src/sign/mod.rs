@@ -7,6 +7,8 @@
 //! signs with a cosign key instead, for places with no usable OIDC issuer.
 
 pub mod image;
+pub mod key;
 pub mod keyless;
 pub mod storage;
+pub mod tlog;
 pub mod token;

@@ -420,3 +420,165 @@ fn signed_annotations_are_required_by_verify_and_part_of_idempotency() {
     );
     verify(&["-a", "env=dev"]).assert_ok();
 }
+
+/// `wharf generate-key-pair` in `dir` with `passphrase`; the key paths.
+fn generate_key(env: &Env, dir: &std::path::Path, passphrase: &str) -> (PathBuf, PathBuf) {
+    env.wharf()
+        .current_dir(dir)
+        .env("WHARF_PASSWORD", passphrase)
+        .args(["generate-key-pair"])
+        .run()
+        .assert_ok();
+    (dir.join("cosign.key"), dir.join("cosign.pub"))
+}
+
+impl Env {
+    fn sign_key(
+        &self,
+        image: &str,
+        key: &std::path::Path,
+        passphrase: &str,
+        extra: &[&str],
+    ) -> Output {
+        self.wharf()
+            .env_remove("WHARF_PASSWORD")
+            .env("COSIGN_PASSWORD", passphrase)
+            .args(["sign", "--key"])
+            .arg(key)
+            .arg(image)
+            .args(extra)
+            .run()
+    }
+
+    fn verify_key(&self, image: &str, public: &std::path::Path, extra: &[&str]) -> Output {
+        self.wharf()
+            .args(["verify", image, "--key"])
+            .arg(public)
+            .args(extra)
+            .run()
+    }
+}
+
+#[test]
+fn key_sign_then_verify_round_trip() {
+    use std::os::unix::fs::PermissionsExt;
+    require_registry!();
+    let env = Env::start();
+    let dir = tempfile::tempdir().expect("key dir");
+    let passphrase = "pass-marker-8831";
+    let (key, public) = generate_key(&env, dir.path(), passphrase);
+    let mode = std::fs::metadata(&key)
+        .expect("cosign.key")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "the private key is private");
+    let again = env
+        .wharf()
+        .current_dir(dir.path())
+        .env("WHARF_PASSWORD", passphrase)
+        .args(["generate-key-pair"])
+        .run();
+    again.assert_code(2);
+    assert!(
+        again.stderr.contains("does not overwrite"),
+        "{}",
+        again.describe()
+    );
+
+    let tag = env.image("app:1.0");
+    let logged = env.testbed.rekor_entries();
+    let out = env.sign_key(&tag, &key, passphrase, &[]);
+    out.assert_ok().assert_not_leaked(passphrase);
+    assert!(
+        out.stdout.contains(&format!("@{}", env.images.app.digest)),
+        "{}",
+        out.describe()
+    );
+    assert_eq!(
+        env.testbed.rekor_entries(),
+        logged + 1,
+        "one dsse entry logged"
+    );
+
+    env.verify_key(&tag, &public, &[]).assert_ok();
+    // A different key, or a keyless identity, did not sign it.
+    let other = tempfile::tempdir().expect("other key dir");
+    let (_, other_public) = generate_key(&env, other.path(), "x");
+    let out = env.verify_key(&tag, &other_public, &[]);
+    out.assert_code(1);
+    assert!(out.stderr.contains("refused"), "{}", out.describe());
+    env.verify(&tag, env.testbed.identity(), env.testbed.issuer())
+        .assert_code(1);
+
+    // Signing again with the same key adds nothing.
+    let out = env.sign_key(&tag, &key, passphrase, &[]);
+    out.assert_ok();
+    assert!(out.stdout.contains("already signed"), "{}", out.describe());
+    assert_eq!(env.fallback_entries("app", &env.images.app.digest).len(), 1);
+    assert_eq!(
+        env.testbed.rekor_entries(),
+        logged + 1,
+        "nothing logged twice"
+    );
+}
+
+#[test]
+fn a_rekor_upload_retried_after_it_was_committed_meets_409_and_succeeds() {
+    require_registry!();
+    let env = Env::start();
+    let dir = tempfile::tempdir().expect("key dir");
+    let (key, public) = generate_key(&env, dir.path(), "");
+    // Rekor logs the entry, then answers 500: the retry sends the same entry
+    // again and gets 409 with its location.
+    env.testbed.fail_next_after_commit(Service::Rekor, 1, 500);
+    let tag = env.image("app:1.0");
+    env.sign_key(&tag, &key, "", &[]).assert_ok();
+    assert_eq!(env.testbed.rekor_entries(), 1, "logged once");
+    env.verify_key(&tag, &public, &[]).assert_ok();
+}
+
+#[test]
+fn a_wrong_passphrase_is_a_clear_error_and_writes_nothing() {
+    require_registry!();
+    let env = Env::start();
+    let dir = tempfile::tempdir().expect("key dir");
+    let (key, _) = generate_key(&env, dir.path(), "right-one");
+    let tag = env.image("app:1.0");
+    let out = env.sign_key(&tag, &key, "guess-marker-5512", &[]);
+    out.assert_code(2)
+        .assert_not_leaked("guess-marker-5512")
+        .assert_not_leaked("right-one");
+    assert!(out.stderr.contains("passphrase"), "{}", out.describe());
+    assert_eq!(env.testbed.rekor_entries(), 0);
+    let out = env
+        .wharf()
+        .env_remove("WHARF_PASSWORD")
+        .env_remove("COSIGN_PASSWORD")
+        .args(["sign", "--key"])
+        .arg(&key)
+        .arg(&tag)
+        .run();
+    out.assert_code(2);
+    assert!(out.stderr.contains("WHARF_PASSWORD"), "{}", out.describe());
+}
+
+#[test]
+fn a_key_signature_outside_the_log_needs_insecure_ignore_tlog() {
+    require_registry!();
+    let env = Env::start();
+    let dir = tempfile::tempdir().expect("key dir");
+    let (key, public) = generate_key(&env, dir.path(), "p");
+    let tag = env.image("app:1.0");
+    let out = env.sign_key(&tag, &key, "p", &["--tlog-upload=false"]);
+    out.assert_ok();
+    assert!(
+        out.stderr.contains("no transparency log"),
+        "{}",
+        out.describe()
+    );
+    assert_eq!(env.testbed.rekor_entries(), 0);
+    let out = env.verify_key(&tag, &public, &[]);
+    out.assert_code(1);
+    env.verify_key(&tag, &public, &["--insecure-ignore-tlog"])
+        .assert_ok();
+}

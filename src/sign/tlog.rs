@@ -1,0 +1,196 @@
+//! Uploads to a Rekor v1 transparency log for key signatures (keyless
+//! signing goes through sigstore-sign, which talks to Rekor itself).
+//!
+//! An upload is retried with the same body when the log is unavailable.
+//! When an earlier attempt was committed but its answer was lost, the retry
+//! meets `409 Conflict`: the entry we wanted exists, so it is fetched (from
+//! the `Location` the log gives) and used — a retried upload never fails
+//! just because the first one worked.
+
+use std::time::Duration;
+
+use sigstore_sign::rekor::LogEntry;
+use sigstore_sign::types::{EntryUuid, KindVersion, TransparencyLogEntry};
+
+const ATTEMPTS: u32 = 4;
+const ENTRY_MAX: usize = 8 << 20;
+
+/// A Rekor v1 log.
+pub struct Rekor {
+    pub url: String,
+    http: reqwest::Client,
+}
+
+impl Rekor {
+    pub fn new(url: &str, http: reqwest::Client) -> Rekor {
+        Rekor {
+            url: url.trim_end_matches('/').to_string(),
+            http,
+        }
+    }
+
+    /// Logs a `dsse` 0.0.1 entry for `envelope_json`, verifiable with the
+    /// PEM `verifier` (a public key or a certificate).
+    pub async fn upload_dsse(
+        &self,
+        envelope_json: &str,
+        verifier_pem: &str,
+    ) -> Result<TransparencyLogEntry, String> {
+        use base64::Engine as _;
+        let body = serde_json::json!({
+            "apiVersion": "0.0.1",
+            "kind": "dsse",
+            "spec": {"proposedContent": {
+                "envelope": envelope_json,
+                "verifiers": [base64::engine::general_purpose::STANDARD.encode(verifier_pem)],
+            }},
+        });
+        self.upload(&body, KindVersion::DsseV001).await
+    }
+
+    async fn upload(
+        &self,
+        body: &serde_json::Value,
+        kind: KindVersion,
+    ) -> Result<TransparencyLogEntry, String> {
+        let url = format!("{}/api/v1/log/entries", self.url);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let failure = match self.http.post(&url).json(body).send().await {
+                Ok(resp) if resp.status().is_success() => {
+                    return self.entry(resp, kind).await;
+                }
+                Ok(resp) if resp.status() == reqwest::StatusCode::CONFLICT => {
+                    // The entry exists: an earlier attempt of ours was logged.
+                    let location = resp
+                        .headers()
+                        .get(reqwest::header::LOCATION)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string);
+                    let text = read_text(resp).await;
+                    return match location {
+                        Some(loc) => self.fetch(&loc, kind).await,
+                        None => Err(format!(
+                            "Rekor {} says the entry exists but not where: {text}",
+                            self.url
+                        )),
+                    };
+                }
+                Ok(resp) => {
+                    let status = resp.status();
+                    let text = read_text(resp).await;
+                    if status.as_u16() != 429 && !status.is_server_error() {
+                        return Err(format!(
+                            "Rekor {} refused the entry ({status}): {text}",
+                            self.url
+                        ));
+                    }
+                    format!("{status}: {text}")
+                }
+                Err(e) => e.to_string(),
+            };
+            if attempt >= ATTEMPTS {
+                return Err(format!(
+                    "Rekor {} is unavailable after {attempt} attempts: {failure}. Try again later",
+                    self.url
+                ));
+            }
+            let backoff = Duration::from_millis(300 * (1 << (attempt - 1)));
+            tokio::time::sleep(backoff + backoff.mul_f64(rand::random::<f64>() / 2.0)).await;
+        }
+    }
+
+    async fn fetch(
+        &self,
+        location: &str,
+        kind: KindVersion,
+    ) -> Result<TransparencyLogEntry, String> {
+        let url = if location.starts_with("http://") || location.starts_with("https://") {
+            location.to_string()
+        } else {
+            format!("{}/{}", self.url, location.trim_start_matches('/'))
+        };
+        let resp = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| format!("cannot read the existing entry {url}: {e}"))?;
+        if !resp.status().is_success() {
+            let status = resp.status();
+            return Err(format!(
+                "cannot read the existing entry {url}: {status}: {}",
+                read_text(resp).await
+            ));
+        }
+        self.entry(resp, kind).await
+    }
+
+    /// A `{uuid: entry}` answer as a bundle's transparency log entry.
+    async fn entry(
+        &self,
+        resp: reqwest::Response,
+        kind: KindVersion,
+    ) -> Result<TransparencyLogEntry, String> {
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| format!("Rekor {}: reading the answer: {e}", self.url))?;
+        if bytes.len() > ENTRY_MAX {
+            return Err(format!(
+                "Rekor {}: an answer of {} bytes is not a log entry",
+                self.url,
+                bytes.len()
+            ));
+        }
+        let entries: std::collections::BTreeMap<String, LogEntry> = serde_json::from_slice(&bytes)
+            .map_err(|e| format!("Rekor {}: the answer is not a log entry: {e}", self.url))?;
+        let (uuid, mut entry) = entries
+            .into_iter()
+            .next()
+            .ok_or_else(|| format!("Rekor {}: an empty answer", self.url))?;
+        entry.uuid = EntryUuid::new(uuid);
+        if entry.verification.is_none() {
+            return Err(format!(
+                "Rekor {}: the entry has no inclusion proof or promise; the log is not usable for signing",
+                self.url
+            ));
+        }
+        entry
+            .to_bundle_entry(kind)
+            .map_err(|e| format!("Rekor {}: the entry cannot go into a bundle: {e}", self.url))
+    }
+}
+
+async fn read_text(resp: reqwest::Response) -> String {
+    let text = resp.text().await.unwrap_or_default();
+    text.chars()
+        .take(300)
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+/// An RFC 3161 timestamp over `signature`, retried like a log upload.
+pub async fn timestamp(
+    tsa: &sigstore_sign::tsa::TimestampClient,
+    signature: &sigstore_sign::types::SignatureBytes,
+) -> Result<sigstore_sign::types::TimestampToken, String> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match tsa.timestamp_signature(signature).await {
+            Ok(token) => return Ok(token),
+            Err(e) if attempt >= ATTEMPTS => {
+                return Err(format!(
+                    "the timestamp authority failed {attempt} times: {e}. Try again later"
+                ))
+            }
+            Err(_) => {
+                let backoff = Duration::from_millis(300 * (1 << (attempt - 1)));
+                tokio::time::sleep(backoff).await;
+            }
+        }
+    }
+}
