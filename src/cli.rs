@@ -72,6 +72,22 @@ pub enum PinStyle {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BundleFormat {
+    Bundle,
+    Legacy,
+    Both,
+}
+
+impl BundleFormat {
+    pub fn bundle(self) -> bool {
+        matches!(self, BundleFormat::Bundle | BundleFormat::Both)
+    }
+    pub fn legacy(self) -> bool {
+        matches!(self, BundleFormat::Legacy | BundleFormat::Both)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TextOrJson {
     Text,
     Json,
@@ -165,6 +181,11 @@ pub struct SigningArgs {
     /// signatures may skip it; their verifiers then need --insecure-ignore-tlog
     #[arg(long = "tlog-upload", value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
     pub tlog_upload: bool,
+    /// Where the signature goes: a Sigstore bundle attached as an OCI
+    /// referrer (cosign v3), cosign's legacy `sha256-<hex>.sig` tag for
+    /// older verifiers, or both
+    #[arg(long = "bundle-format", value_enum, default_value_t = BundleFormat::Bundle)]
+    pub bundle_format: BundleFormat,
     /// The OIDC token to sign with, or a file holding it (default: discovered
     /// from the CI environment: SIGSTORE_ID_TOKEN, a projected token file,
     /// GitHub Actions, Buildkite, CircleCI)

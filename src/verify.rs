@@ -283,6 +283,57 @@ pub fn check_image_bundle(
     check(bundle_text, &Subject::Digest(hash), expected, trust)
 }
 
+/// Verifies a legacy (`.sig` tag) signature of the image `digest`; on
+/// success, who signed and the annotations the payload carries.
+pub fn check_legacy(
+    sig: &crate::sign::legacy::LegacySignature,
+    digest: &str,
+    expected: &Expected,
+    trust: &trust::Trust,
+) -> Result<(Signer, BTreeMap<String, String>), String> {
+    use crate::sign::legacy;
+    use sha2::Digest as _;
+    let (about, annotations) = legacy::read_payload(&sig.payload)?;
+    if about != digest {
+        return Err(format!("its payload is about {about}, not this image"));
+    }
+    // A key signature no log recorded: nothing but the signature to check,
+    // which is what --insecure-ignore-tlog asks for.
+    if let Expected::Key {
+        path,
+        key,
+        ignore_tlog: true,
+    } = expected
+    {
+        if !sig.annotations.contains_key(legacy::ANNOTATION_BUNDLE) {
+            use base64::Engine as _;
+            let signature = sig
+                .annotations
+                .get(legacy::ANNOTATION_SIGNATURE)
+                .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
+                .ok_or("the layer has no base64 signature annotation")?;
+            let key = sigstore_verify::crypto::VerificationKey::from_spki(key)
+                .map_err(|e| format!("the key {}: {e}", path.display()))?;
+            key.verify(
+                &sig.payload,
+                &sigstore_verify::types::SignatureBytes::new(signature),
+            )
+            .map_err(|_| {
+                format!(
+                    "the signature does not verify with the key {}",
+                    path.display()
+                )
+            })?;
+            return Ok((Signer::Key(path.clone()), annotations));
+        }
+    }
+    let bundle = legacy::bundle_from_annotations(&sig.annotations, &sig.payload)?;
+    let hash = Sha256Hash::from_hex(&hex::encode(sha2::Sha256::digest(&sig.payload)))
+        .map_err(|e| format!("hashing the payload: {e}"))?;
+    let signer = check(&bundle, &Subject::Digest(hash), expected, trust)?;
+    Ok((signer, annotations))
+}
+
 fn run(
     verifier: &Verifier,
     subject: &Subject,
@@ -510,11 +561,35 @@ pub fn verify_image(
 
     let client = RegistryClient::new(global).map_err(Error::Usage)?;
     let runtime = crate::runtime()?;
-    let (digest, stored) = runtime.block_on(async {
+    let (digest, stored, legacy) = runtime.block_on(async {
         let resolved = client.resolve(&reference, None).await?;
         let stored = crate::sign::storage::bundles(&client, &reference, &resolved.digest).await?;
-        Ok::<_, Error>((resolved.digest, stored))
+        // cosign's legacy `.sig` tag holds signatures only, never attestations.
+        let legacy = if is_signature {
+            crate::sign::legacy::signatures(&client, &reference, &resolved.digest).await?
+        } else {
+            Vec::new()
+        };
+        Ok::<_, Error>((resolved.digest, stored, legacy))
     })?;
+    let require = |signed: &BTreeMap<String, String>| match required
+        .iter()
+        .find(|(k, v)| signed.get(*k) != Some(*v))
+    {
+        Some((k, v)) => Err(format!(
+            "it does not carry the signed annotation {k}={v} (it has {})",
+            if signed.is_empty() {
+                "none".to_string()
+            } else {
+                signed
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        )),
+        None => Ok(()),
+    };
 
     let mut checked = Vec::new();
     for bundle in &stored {
@@ -544,42 +619,18 @@ pub fn verify_image(
             continue;
         }
         let verdict = check_image_bundle(text, &digest, &expected, &trust).and_then(|signer| {
-            let signed = signed_annotations(statement.as_ref(), &digest);
-            match required.iter().find(|(k, v)| signed.get(*k) != Some(*v)) {
-                Some((k, v)) => Err(format!(
-                    "it does not carry the signed annotation {k}={v} (it has {})",
-                    if signed.is_empty() {
-                        "none".to_string()
-                    } else {
-                        signed
-                            .iter()
-                            .map(|(k, v)| format!("{k}={v}"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    }
-                )),
-                None => Ok(signer),
-            }
+            require(&signed_annotations(statement.as_ref(), &digest)).map(|()| signer)
         });
-        match verdict {
-            Ok(signer) => {
-                let (who, issuer) = match &signer {
-                    Signer::Identity { identity, issuer } => {
-                        (identity.clone(), Some(issuer.clone()))
-                    }
-                    Signer::Key(p) => (format!("key {}", p.display()), None),
-                };
-                checked.push(Checked {
-                    manifest: bundle.manifest.clone(),
-                    predicate_type,
-                    verified: true,
-                    signer: Some(who),
-                    issuer,
-                    reason: None,
-                });
-            }
-            Err(reason) => checked.push(Checked::refused(&bundle.manifest, predicate_type, reason)),
-        }
+        checked.push(Checked::from_verdict(
+            &bundle.manifest,
+            predicate_type,
+            verdict,
+        ));
+    }
+    for sig in &legacy {
+        let verdict = check_legacy(sig, &digest, &expected, &trust)
+            .and_then(|(signer, signed)| require(&signed).map(|()| signer));
+        checked.push(Checked::from_verdict(&sig.location, None, verdict));
     }
 
     let ok = checked.iter().any(|c| c.verified);
@@ -644,6 +695,32 @@ pub fn verify_image(
 }
 
 impl Checked {
+    fn from_verdict(
+        manifest: &str,
+        predicate_type: Option<String>,
+        verdict: Result<Signer, String>,
+    ) -> Checked {
+        match verdict {
+            Ok(signer) => {
+                let (who, issuer) = match &signer {
+                    Signer::Identity { identity, issuer } => {
+                        (identity.clone(), Some(issuer.clone()))
+                    }
+                    Signer::Key(p) => (format!("key {}", p.display()), None),
+                };
+                Checked {
+                    manifest: manifest.to_string(),
+                    predicate_type,
+                    verified: true,
+                    signer: Some(who),
+                    issuer,
+                    reason: None,
+                }
+            }
+            Err(reason) => Checked::refused(manifest, predicate_type, reason),
+        }
+    }
+
     fn refused(manifest: &str, predicate_type: Option<String>, reason: String) -> Checked {
         Checked {
             manifest: manifest.to_string(),

@@ -9,6 +9,7 @@
 use bytes::Bytes;
 
 use super::keyless::Keyless;
+use super::legacy;
 use super::storage::{self, BundleContent};
 use super::tlog::Rekor;
 use super::token::{self, ProcessEnv};
@@ -165,85 +166,146 @@ pub fn run(global: &Global, args: &SignArgs) -> Result<Outcome> {
         let subject = Descriptor::new(&media_type, &digest, manifest.bytes.len() as u64);
         let image = format!("{}@{digest}", reference.name());
 
-        // Idempotency: an existing signature by this signer is enough.
-        for bundle in storage::bundles(&client, &reference, &digest).await? {
-            if bundle
-                .predicate_type()
-                .is_some_and(|p| p != SIGN_PREDICATE_TYPE)
-            {
-                continue;
-            }
-            let Ok(text) = std::str::from_utf8(&bundle.bundle) else {
-                continue;
-            };
-            // The same signature: this identity, these annotations.
-            let statement = verify::bundle_statement(text).ok().flatten();
-            if verify::signed_annotations(statement.as_ref(), &digest) != annotations {
-                continue;
-            }
-            if verify::check_image_bundle(text, &digest, &expected, &trust).is_ok() {
-                report::out(&format!(
-                    "{image} is already signed by {signed_by} (bundle manifest {}); nothing to do",
-                    bundle.manifest
-                ));
-                return Ok(Outcome::Ok);
+        // Idempotency: an existing signature by this signer, with these
+        // annotations, in each format asked for, is enough.
+        let format = args.signing.bundle_format;
+        let mut have_bundle = None;
+        if format.bundle() {
+            for bundle in storage::bundles(&client, &reference, &digest).await? {
+                if bundle
+                    .predicate_type()
+                    .is_some_and(|p| p != SIGN_PREDICATE_TYPE)
+                {
+                    continue;
+                }
+                let Ok(text) = std::str::from_utf8(&bundle.bundle) else {
+                    continue;
+                };
+                let statement = verify::bundle_statement(text).ok().flatten();
+                if verify::signed_annotations(statement.as_ref(), &digest) != annotations {
+                    continue;
+                }
+                if verify::check_image_bundle(text, &digest, &expected, &trust).is_ok() {
+                    have_bundle = Some(bundle.manifest.clone());
+                    break;
+                }
             }
         }
+        let mut have_legacy = None;
+        if format.legacy() {
+            for sig in legacy::signatures(&client, &reference, &digest).await? {
+                if let Ok((_, signed)) = verify::check_legacy(&sig, &digest, &expected, &trust) {
+                    if signed == annotations {
+                        have_legacy = Some(sig.location.clone());
+                        break;
+                    }
+                }
+            }
+        }
+        let needs_bundle = format.bundle() && have_bundle.is_none();
+        let needs_legacy = format.legacy() && have_legacy.is_none();
+        if !needs_bundle && !needs_legacy {
+            let found = [
+                have_bundle.map(|m| format!("bundle manifest {m}")),
+                have_legacy,
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(", ");
+            report::out(&format!(
+                "{image} is already signed by {signed_by} ({found}); nothing to do"
+            ));
+            return Ok(Outcome::Ok);
+        }
+        match (&signer, &token) {
+            (Signer::Keyless(keyless), Some(_)) => report::info(&format!(
+                "signing {image} as {signed_by} through {}",
+                keyless.describe()
+            )),
+            (Signer::Key { rekor, .. }, _) => report::info(&format!(
+                "signing {image} with {signed_by}{}",
+                rekor
+                    .as_ref()
+                    .map(|r| format!(", recorded in Rekor {}", r.url))
+                    .unwrap_or_default()
+            )),
+            (Signer::Keyless(_), None) => {}
+        }
+        let docker_reference = format!("{}/{}", reference.registry(), reference.repository());
 
-        let mut statement_subject = serde_json::json!({
-            "name": format!("{}/{}", reference.registry(), reference.repository()),
-            "digest": { "sha256": digest.trim_start_matches("sha256:") },
-        });
-        if !annotations.is_empty() {
-            statement_subject["annotations"] = serde_json::json!(annotations);
-        }
-        let statement = serde_json::json!({
-            "_type": "https://in-toto.io/Statement/v1",
-            "subject": [statement_subject],
-            "predicateType": SIGN_PREDICATE_TYPE,
-            "predicate": {},
-        });
-        let statement = serde_json::to_vec(&statement)
-            .map_err(|e| Error::Usage(format!("cannot serialise the statement: {e}")))?;
-        let bundle = match (&signer, &token) {
-            (Signer::Keyless(keyless), Some(token)) => {
-                report::info(&format!(
-                    "signing {image} as {signed_by} through {}",
-                    keyless.describe()
-                ));
-                keyless
+        if needs_bundle {
+            let mut statement_subject = serde_json::json!({
+                "name": docker_reference,
+                "digest": { "sha256": digest.trim_start_matches("sha256:") },
+            });
+            if !annotations.is_empty() {
+                statement_subject["annotations"] = serde_json::json!(annotations);
+            }
+            let statement = serde_json::json!({
+                "_type": "https://in-toto.io/Statement/v1",
+                "subject": [statement_subject],
+                "predicateType": SIGN_PREDICATE_TYPE,
+                "predicate": {},
+            });
+            let statement = serde_json::to_vec(&statement)
+                .map_err(|e| Error::Usage(format!("cannot serialise the statement: {e}")))?;
+            let bundle = match (&signer, &token) {
+                (Signer::Keyless(keyless), Some(token)) => keyless
                     .sign_statement(token.reveal(), &statement)
                     .await
-                    .map_err(|e| Error::Usage(format!("{image}: {e}")))?
-            }
-            (Signer::Key { key, rekor, tsa }, _) => {
-                report::info(&format!(
-                    "signing {image} with {signed_by}{}",
-                    rekor
-                        .as_ref()
-                        .map(|r| format!(", recorded in Rekor {}", r.url))
-                        .unwrap_or_default()
-                ));
-                key.sign_statement(&statement, rekor.as_ref(), tsa.as_ref())
+                    .map_err(|e| Error::Usage(format!("{image}: {e}")))?,
+                (Signer::Key { key, rekor, tsa }, _) => key
+                    .sign_statement(&statement, rekor.as_ref(), tsa.as_ref())
                     .await
-                    .map_err(|e| Error::Usage(format!("{image}: {e}")))?
-            }
-            (Signer::Keyless(_), None) => return Err(Error::Usage("no identity token".into())),
-        };
-        let stored = storage::attach(
-            &client,
-            &reference,
-            &subject,
-            Bytes::from(bundle),
-            BundleContent::DsseEnvelope,
-            Some(SIGN_PREDICATE_TYPE),
-            &storage::created_now(),
-        )
-        .await?;
-        report::out(&format!(
-            "signed {image} as {signed_by}; bundle stored as {}",
-            stored.digest
-        ));
+                    .map_err(|e| Error::Usage(format!("{image}: {e}")))?,
+                (Signer::Keyless(_), None) => return Err(Error::Usage("no identity token".into())),
+            };
+            let stored = storage::attach(
+                &client,
+                &reference,
+                &subject,
+                Bytes::from(bundle),
+                BundleContent::DsseEnvelope,
+                Some(SIGN_PREDICATE_TYPE),
+                &storage::created_now(),
+            )
+            .await?;
+            report::out(&format!(
+                "signed {image} as {signed_by}; bundle stored as {}",
+                stored.digest
+            ));
+        }
+
+        if needs_legacy {
+            let payload = legacy::payload(&docker_reference, &digest, &annotations);
+            let (bundle, chain) = match (&signer, &token) {
+                (Signer::Keyless(keyless), Some(token)) => {
+                    let bundle = keyless
+                        .sign_message(token.reveal(), &payload)
+                        .await
+                        .map_err(|e| Error::Usage(format!("{image}: {e}")))?;
+                    let chain = legacy_chain(&bundle, &trust);
+                    (bundle, chain)
+                }
+                (Signer::Key { key, rekor, .. }, _) => (
+                    key.sign_message(&payload, rekor.as_ref())
+                        .await
+                        .map_err(|e| Error::Usage(format!("{image}: {e}")))?,
+                    None,
+                ),
+                (Signer::Keyless(_), None) => return Err(Error::Usage("no identity token".into())),
+            };
+            let layer_annotations = legacy::annotations_from_bundle(&bundle, chain.as_deref())
+                .map_err(|e| Error::Usage(format!("{image}: the legacy signature: {e}")))?;
+            let tag =
+                legacy::attach(&client, &reference, &digest, payload, layer_annotations).await?;
+            report::out(&format!(
+                "signed {image} as {signed_by}; legacy signature stored as {}:{tag}",
+                reference.name()
+            ));
+        }
+
         let check = match &expected {
             Expected::Identity { identity, issuer } => {
                 format!("--certificate-identity '{identity}' --certificate-oidc-issuer '{issuer}'")
@@ -260,4 +322,18 @@ pub fn run(global: &Global, args: &SignArgs) -> Result<Outcome> {
         report::info(&format!("verify it: wharf verify {image} {check}"));
         Ok(Outcome::Ok)
     })
+}
+
+/// The certificate chain for a keyless legacy signature's annotation: the
+/// trusted Fulcio CA that issued the bundle's certificate.
+fn legacy_chain(bundle_json: &str, trust: &trust::Trust) -> Option<String> {
+    use base64::Engine as _;
+    let doc: serde_json::Value = serde_json::from_str(bundle_json).ok()?;
+    let leaf = doc
+        .pointer("/verificationMaterial/certificate/rawBytes")
+        .and_then(|v| v.as_str())?;
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(leaf)
+        .ok()?;
+    legacy::chain_for(&der, &trust.root)
 }

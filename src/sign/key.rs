@@ -95,6 +95,48 @@ impl SigningKey {
     }
 }
 
+impl SigningKey {
+    /// Signs `message` (cosign's legacy simple-signing payload) and, given
+    /// a log, records a hashedrekord entry; returns a v0.3 bundle with a
+    /// message signature as JSON, from which the legacy annotations are made.
+    pub async fn sign_message(
+        &self,
+        message: &[u8],
+        rekor: Option<&super::tlog::Rekor>,
+    ) -> Result<String, String> {
+        use sha2::Digest as _;
+        use sigstore_sign::bundle::{BundleV03, VerificationMaterialV03};
+        use sigstore_sign::types::bundle::{MessageDigest, MessageSignature, SignatureContent};
+        use sigstore_sign::types::{DigestBytes, HashAlgorithm};
+        let digest = sha2::Sha256::digest(message);
+        let signature = self
+            .pair
+            .sign(message)
+            .map_err(|e| format!("cannot sign with {}: {e}", self.path.display()))?;
+        let content = MessageSignature::new(signature.clone()).with_message_digest(
+            MessageDigest::new(HashAlgorithm::Sha2256, DigestBytes::new(digest.to_vec())),
+        );
+        let mut bundle = BundleV03::new(
+            VerificationMaterialV03::PublicKey { hint: self.hint() },
+            SignatureContent::MessageSignature(content),
+        );
+        if let Some(rekor) = rekor {
+            let entry = rekor
+                .upload_hashedrekord(
+                    &hex::encode(digest),
+                    signature.as_bytes(),
+                    &self.public_pem(),
+                )
+                .await?;
+            bundle = bundle.with_tlog_entry(entry);
+        }
+        bundle
+            .into_bundle()
+            .to_json()
+            .map_err(|e| format!("cannot serialise the bundle: {e}"))
+    }
+}
+
 /// The key's passphrase: `WHARF_PASSWORD`, else `COSIGN_PASSWORD` (an
 /// empty value is an empty passphrase, as cosign allows).
 pub fn passphrase() -> Result<String> {

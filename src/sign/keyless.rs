@@ -61,13 +61,28 @@ impl Keyless {
         token: &str,
         statement: &[u8],
     ) -> Result<String, KeylessError> {
+        self.sign(token, statement, true).await
+    }
+
+    /// Signs bytes as a message signature (cosign's legacy simple-signing
+    /// payload); returns the bundle (v0.3, a hashedrekord entry) as JSON.
+    pub async fn sign_message(&self, token: &str, message: &[u8]) -> Result<String, KeylessError> {
+        self.sign(token, message, false).await
+    }
+
+    async fn sign(&self, token: &str, bytes: &[u8], dsse: bool) -> Result<String, KeylessError> {
         let identity = sigstore_sign::oidc::IdentityToken::from_jwt(token)
             .map_err(|_| KeylessError::Other("the identity token is not a JWT".into()))?;
         let signer = self.context.signer(identity);
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match signer.sign_raw_statement(statement).await {
+            let signed = if dsse {
+                signer.sign_raw_statement(bytes).await
+            } else {
+                signer.sign(bytes).await
+            };
+            match signed {
                 Ok(bundle) => {
                     return bundle.to_json().map_err(|e| {
                         KeylessError::Other(format!("cannot serialise the bundle: {e}"))

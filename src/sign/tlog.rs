@@ -48,6 +48,30 @@ impl Rekor {
         self.upload(&body, KindVersion::DsseV001).await
     }
 
+    /// Logs a `hashedrekord` 0.0.1 entry: the SHA-256 of a message, its
+    /// signature, and the PEM `verifier`.
+    pub async fn upload_hashedrekord(
+        &self,
+        message_sha256_hex: &str,
+        signature: &[u8],
+        verifier_pem: &str,
+    ) -> Result<TransparencyLogEntry, String> {
+        use base64::engine::general_purpose::STANDARD;
+        use base64::Engine as _;
+        let body = serde_json::json!({
+            "apiVersion": "0.0.1",
+            "kind": "hashedrekord",
+            "spec": {
+                "data": {"hash": {"algorithm": "sha256", "value": message_sha256_hex}},
+                "signature": {
+                    "content": STANDARD.encode(signature),
+                    "publicKey": {"content": STANDARD.encode(verifier_pem)},
+                },
+            },
+        });
+        self.upload(&body, KindVersion::HashedRekordV001).await
+    }
+
     async fn upload(
         &self,
         body: &serde_json::Value,

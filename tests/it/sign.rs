@@ -582,3 +582,159 @@ fn a_key_signature_outside_the_log_needs_insecure_ignore_tlog() {
     env.verify_key(&tag, &public, &["--insecure-ignore-tlog"])
         .assert_ok();
 }
+
+impl Env {
+    /// The layers of the image's legacy `sha256-<hex>.sig` manifest.
+    fn legacy_layers(&self, repo: &str, digest: &str) -> Vec<serde_json::Value> {
+        let raw = crate::common::run_tool(
+            "skopeo",
+            [
+                "inspect".to_string(),
+                "--raw".to_string(),
+                "--tls-verify=false".to_string(),
+                format!(
+                    "docker://{}/{repo}:{}.sig",
+                    self.registry.host(),
+                    digest.replacen(':', "-", 1)
+                ),
+            ],
+        );
+        let manifest: serde_json::Value = serde_json::from_str(&raw).expect("sig manifest JSON");
+        manifest["layers"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+#[test]
+fn the_legacy_format_is_written_verified_and_idempotent() {
+    require_registry!();
+    let env = Env::start();
+    let tag = env.image("app:1.0");
+    let digest = env.images.app.digest.clone();
+    env.sign_with(&tag, &["--bundle-format", "legacy", "-a", "env=prod"])
+        .assert_ok();
+    let layers = env.legacy_layers("app", &digest);
+    assert_eq!(layers.len(), 1, "{layers:?}");
+    let layer = &layers[0];
+    assert_eq!(
+        layer["mediaType"],
+        "application/vnd.dev.cosign.simplesigning.v1+json"
+    );
+    let ann = &layer["annotations"];
+    for key in [
+        "dev.cosignproject.cosign/signature",
+        "dev.sigstore.cosign/certificate",
+        "dev.sigstore.cosign/chain",
+        "dev.sigstore.cosign/bundle",
+    ] {
+        assert!(ann[key].is_string(), "{key} missing: {layer}");
+    }
+    let set: serde_json::Value =
+        serde_json::from_str(ann["dev.sigstore.cosign/bundle"].as_str().unwrap()).unwrap();
+    assert!(set["Payload"]["logIndex"].is_i64(), "{set}");
+    assert!(
+        ann["dev.sigstore.cosign/chain"]
+            .as_str()
+            .unwrap()
+            .contains("BEGIN CERTIFICATE"),
+        "{layer}"
+    );
+    // Only the legacy tag: no referrer bundle.
+    let bundles = env
+        .wharf()
+        .args([
+            "verify",
+            &tag,
+            "--certificate-identity",
+            env.testbed.identity(),
+            "--certificate-oidc-issuer",
+            env.testbed.issuer(),
+            "--format",
+            "json",
+        ])
+        .run();
+    bundles.assert_ok();
+    let doc: serde_json::Value = serde_json::from_str(&bundles.stdout).expect("verify JSON");
+    let found = doc["bundles"].as_array().cloned().unwrap_or_default();
+    assert_eq!(found.len(), 1, "{doc}");
+    assert!(
+        found[0]["manifest"]
+            .as_str()
+            .unwrap()
+            .contains(".sig layer sha256:"),
+        "{doc}"
+    );
+
+    // verify -a reads the payload's optional annotations.
+    env.wharf()
+        .args([
+            "verify",
+            &tag,
+            "-a",
+            "env=prod",
+            "--certificate-identity",
+            env.testbed.identity(),
+            "--certificate-oidc-issuer",
+            env.testbed.issuer(),
+        ])
+        .run()
+        .assert_ok();
+    env.verify(
+        &tag,
+        "https://github.com/someone/else/.github/workflows/x.yml@refs/heads/main",
+        env.testbed.issuer(),
+    )
+    .assert_code(1);
+
+    let out = env.sign_with(&tag, &["--bundle-format", "legacy", "-a", "env=prod"]);
+    out.assert_ok();
+    assert!(out.stdout.contains("already signed"), "{}", out.describe());
+    assert_eq!(env.legacy_layers("app", &digest).len(), 1);
+
+    // `both` adds the bundle and keeps the legacy signature as it is.
+    env.sign_with(&tag, &["--bundle-format", "both", "-a", "env=prod"])
+        .assert_ok();
+    assert_eq!(env.legacy_layers("app", &digest).len(), 1);
+    assert_eq!(env.fallback_entries("app", &digest).len(), 1);
+}
+
+#[test]
+fn a_legacy_signature_moved_to_another_image_is_refused() {
+    require_registry!();
+    let env = Env::start();
+    let dir = tempfile::tempdir().expect("key dir");
+    let (key, public) = generate_key(&env, dir.path(), "k");
+    let tag = env.image("app:1.0");
+    env.sign_key(&tag, &key, "k", &["--bundle-format", "legacy"])
+        .assert_ok();
+    env.verify_key(&tag, &public, &[]).assert_ok();
+
+    // Copy app:1.0's .sig tag to app:2.0's: a valid signature, about the wrong digest.
+    let from = format!(
+        "{}/app:{}.sig",
+        env.registry.host(),
+        env.images.app.digest.replacen(':', "-", 1)
+    );
+    let to = format!(
+        "{}/app:{}.sig",
+        env.registry.host(),
+        env.images.app2.digest.replacen(':', "-", 1)
+    );
+    crate::common::run_tool(
+        "skopeo",
+        [
+            "copy".to_string(),
+            "--src-tls-verify=false".to_string(),
+            "--dest-tls-verify=false".to_string(),
+            "--preserve-digests".to_string(),
+            format!("docker://{from}"),
+            format!("docker://{to}"),
+        ],
+    );
+    let out = env.verify_key(&env.image("app:2.0"), &public, &[]);
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains("payload is about"),
+        "{}",
+        out.describe()
+    );
+}
