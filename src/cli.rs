@@ -238,14 +238,23 @@ pub struct SignArgs {
 
 #[derive(Debug, Args)]
 pub struct AttestArgs {
+    /// The image: REG/REPO:TAG (resolved once) or REG/REPO@sha256:HEX
     pub image: String,
-    #[arg(long, value_name = "FILE")]
+    /// The predicate, a JSON file: an SBOM (`wharf sbom`), a provenance, a
+    /// vulnerability report
+    #[arg(long, value_name = "FILE", required_unless_present = "generate")]
     pub predicate: Option<PathBuf>,
+    /// The predicate type: cyclonedx, spdxjson, slsaprovenance1, vuln, or a URI
     #[arg(
         long = "type",
         value_name = "cyclonedx|spdxjson|slsaprovenance1|vuln|URI"
     )]
-    pub predicate_type: Option<String>,
+    pub predicate_type: String,
+    /// With --type slsaprovenance1: build the provenance from the CI
+    /// environment (GitHub Actions, GitLab, Jenkins; elsewhere WHARF_BUILDER_ID,
+    /// WHARF_SOURCE_URI, WHARF_SOURCE_REVISION) instead of reading --predicate
+    #[arg(long, conflicts_with = "predicate")]
+    pub generate: bool,
     #[command(flatten)]
     pub signing: SigningArgs,
 }
@@ -260,6 +269,14 @@ pub struct VerifyArgs {
     /// cyclonedx, spdxjson, slsaprovenance1, vuln, or a predicate type URI
     #[arg(long = "attestation-type", value_name = "TYPE")]
     pub attestation_type: Option<String>,
+    /// With --attestation-type: write the verified predicate (of the newest
+    /// verified attestation) to FILE
+    #[arg(
+        long = "output-predicate",
+        value_name = "FILE",
+        requires = "attestation_type"
+    )]
+    pub output_predicate: Option<PathBuf>,
     /// Require this signed annotation; repeatable
     #[arg(short = 'a', long = "annotation", value_name = "KEY=VALUE")]
     pub annotations: Vec<String>,

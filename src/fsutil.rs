@@ -34,6 +34,37 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
+/// Writes `bytes` to `path` all at once: a new file is created, an
+/// existing one replaced atomically (keeping its permissions).
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    if path.exists() {
+        return write_atomic(path, bytes);
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".wharf-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| format!("cannot create a temporary file in {}: {e}", dir.display()))?;
+    tmp.write_all(bytes)
+        .map_err(|e| format!("cannot write: {e}"))?;
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(|e| format!("cannot set the file's permissions: {e}"))?;
+    }
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| format!("cannot flush to disk: {e}"))?;
+    tmp.persist(path)
+        .map_err(|e| format!("cannot create the file: {}", e.error))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

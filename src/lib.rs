@@ -6,6 +6,7 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod attest;
 pub mod cli;
 pub mod config;
 pub mod error;
@@ -57,7 +58,7 @@ pub fn run(cli: cli::Cli) -> Result<Outcome> {
         Command::Scan(_) => Err(Error::NotBuilt("scan")),
         Command::Db(_) => Err(Error::NotBuilt("db")),
         Command::Sign(args) => sign::image::run(&global, &args),
-        Command::Attest(_) => Err(Error::NotBuilt("attest")),
+        Command::Attest(args) => attest::run(&global, &args),
         Command::Verify(args) => verify::verify_image(&global, &args),
         Command::VerifyBlob(args) => verify::verify_blob(&args),
         Command::GenerateKeyPair(args) => sign::key::generate_key_pair(&args),

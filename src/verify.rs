@@ -471,6 +471,23 @@ pub fn bundle_statement(bundle_text: &str) -> Result<Option<serde_json::Value>, 
         .map_err(|e| format!("its DSSE payload is not an in-toto statement: {e}"))
 }
 
+/// The statement's predicate exactly as it was signed.
+fn bundle_predicate_raw(bundle_text: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    #[derive(serde::Deserialize)]
+    struct Raw<'a> {
+        #[serde(borrow)]
+        predicate: &'a serde_json::value::RawValue,
+    }
+    let doc: serde_json::Value = serde_json::from_str(bundle_text).ok()?;
+    let payload = doc.pointer("/dsseEnvelope/payload")?.as_str()?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(payload)
+        .ok()?;
+    let raw: Raw<'_> = serde_json::from_slice(&bytes).ok()?;
+    Some(raw.predicate.get().as_bytes().to_vec())
+}
+
 fn predicate_type_of(statement: Option<&serde_json::Value>) -> Option<String> {
     statement
         .and_then(|s| s.get("predicateType"))
@@ -592,6 +609,8 @@ pub fn verify_image(
     };
 
     let mut checked = Vec::new();
+    // Verified attestations' predicates, with their creation time.
+    let mut predicates: Vec<(String, Vec<u8>)> = Vec::new();
     for bundle in &stored {
         let Ok(text) = std::str::from_utf8(&bundle.bundle) else {
             checked.push(Checked::refused(
@@ -621,6 +640,16 @@ pub fn verify_image(
         let verdict = check_image_bundle(text, &digest, &expected, &trust).and_then(|signer| {
             require(&signed_annotations(statement.as_ref(), &digest)).map(|()| signer)
         });
+        if verdict.is_ok() && !is_signature {
+            let created = bundle
+                .annotations
+                .get(crate::sign::storage::ANNOTATION_CREATED)
+                .cloned()
+                .unwrap_or_default();
+            if let Some(raw) = bundle_predicate_raw(text) {
+                predicates.push((created, raw));
+            }
+        }
         checked.push(Checked::from_verdict(
             &bundle.manifest,
             predicate_type,
@@ -688,6 +717,18 @@ pub fn verify_image(
             report::info(&format!(
                 "the same check with cosign: {}",
                 cosign_equivalent(&image, &expected, args)
+            ));
+        }
+    }
+    if let (Some(path), true) = (&args.output_predicate, ok) {
+        // The newest verified one (RFC 3339 UTC timestamps sort as text).
+        predicates.sort();
+        if let Some((_, raw)) = predicates.last() {
+            crate::fsutil::write_file(path, raw)
+                .map_err(|e| Error::file(path, format!("cannot write the predicate: {e}")))?;
+            report::info(&format!(
+                "wrote the verified predicate to {}",
+                path.display()
             ));
         }
     }

@@ -10,6 +10,7 @@ pub mod image;
 pub mod key;
 pub mod keyless;
 pub mod legacy;
+pub mod session;
 pub mod storage;
 pub mod tlog;
 pub mod token;

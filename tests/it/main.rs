@@ -10,6 +10,7 @@
 #[macro_use]
 mod common;
 
+mod attest;
 mod pin;
 mod registry;
 mod sign;

@@ -11,15 +11,15 @@ use crate::common::images::Images;
 use crate::common::registry::Registry;
 use crate::common::{wharf, Output, Wharf};
 
-struct Env {
-    registry: Registry,
-    images: Images,
-    testbed: Testbed,
+pub(crate) struct Env {
+    pub(crate) registry: Registry,
+    pub(crate) images: Images,
+    pub(crate) testbed: Testbed,
     _dir: tempfile::TempDir,
 }
 
 impl Env {
-    fn start() -> Env {
+    pub(crate) fn start() -> Env {
         let registry = Registry::start();
         let images = Images::push(&registry);
         let dir = tempfile::tempdir().expect("testbed dir");
@@ -32,12 +32,12 @@ impl Env {
         }
     }
 
-    fn image(&self, name: &str) -> String {
+    pub(crate) fn image(&self, name: &str) -> String {
         format!("{}/{name}", self.registry.host())
     }
 
     /// `wharf --insecure-registry HOST`, trusting the testbed.
-    fn wharf(&self) -> Wharf {
+    pub(crate) fn wharf(&self) -> Wharf {
         let mut cmd = wharf();
         cmd.arg("--insecure-registry")
             .arg(self.registry.host())
@@ -46,11 +46,11 @@ impl Env {
     }
 
     /// `wharf sign IMAGE` inside a simulated GitHub Actions job.
-    fn sign(&self, image: &str) -> Output {
+    pub(crate) fn sign(&self, image: &str) -> Output {
         self.sign_with(image, &[])
     }
 
-    fn sign_with(&self, image: &str, extra: &[&str]) -> Output {
+    pub(crate) fn sign_with(&self, image: &str, extra: &[&str]) -> Output {
         let mut cmd = self.wharf();
         for (k, v) in self.testbed.github_env() {
             cmd.env(k, v);
@@ -58,7 +58,7 @@ impl Env {
         cmd.args(["sign", image]).args(extra).run()
     }
 
-    fn verify(&self, image: &str, identity: &str, issuer: &str) -> Output {
+    pub(crate) fn verify(&self, image: &str, identity: &str, issuer: &str) -> Output {
         self.wharf()
             .args([
                 "verify",
@@ -72,7 +72,7 @@ impl Env {
     }
 
     /// The entries of the image's referrers fallback index, as skopeo reads it.
-    fn fallback_entries(&self, repo: &str, digest: &str) -> Vec<serde_json::Value> {
+    pub(crate) fn fallback_entries(&self, repo: &str, digest: &str) -> Vec<serde_json::Value> {
         let raw = crate::common::run_tool(
             "skopeo",
             [
@@ -209,7 +209,7 @@ fn resigning_adds_nothing_and_the_fallback_entry_is_typed() {
 }
 
 /// The `sigstore` CLI of sigstore-python 4.x, or `None` with the reason printed.
-fn sigstore_python(test: &str) -> Option<PathBuf> {
+pub(crate) fn sigstore_python(test: &str) -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("WHARF_SIGSTORE_PYTHON") {
         return Some(PathBuf::from(path));
     }
@@ -422,7 +422,11 @@ fn signed_annotations_are_required_by_verify_and_part_of_idempotency() {
 }
 
 /// `wharf generate-key-pair` in `dir` with `passphrase`; the key paths.
-fn generate_key(env: &Env, dir: &std::path::Path, passphrase: &str) -> (PathBuf, PathBuf) {
+pub(crate) fn generate_key(
+    env: &Env,
+    dir: &std::path::Path,
+    passphrase: &str,
+) -> (PathBuf, PathBuf) {
     env.wharf()
         .current_dir(dir)
         .env("WHARF_PASSWORD", passphrase)
@@ -433,7 +437,7 @@ fn generate_key(env: &Env, dir: &std::path::Path, passphrase: &str) -> (PathBuf,
 }
 
 impl Env {
-    fn sign_key(
+    pub(crate) fn sign_key(
         &self,
         image: &str,
         key: &std::path::Path,
@@ -450,7 +454,12 @@ impl Env {
             .run()
     }
 
-    fn verify_key(&self, image: &str, public: &std::path::Path, extra: &[&str]) -> Output {
+    pub(crate) fn verify_key(
+        &self,
+        image: &str,
+        public: &std::path::Path,
+        extra: &[&str],
+    ) -> Output {
         self.wharf()
             .args(["verify", image, "--key"])
             .arg(public)
@@ -585,7 +594,7 @@ fn a_key_signature_outside_the_log_needs_insecure_ignore_tlog() {
 
 impl Env {
     /// The layers of the image's legacy `sha256-<hex>.sig` manifest.
-    fn legacy_layers(&self, repo: &str, digest: &str) -> Vec<serde_json::Value> {
+    pub(crate) fn legacy_layers(&self, repo: &str, digest: &str) -> Vec<serde_json::Value> {
         let raw = crate::common::run_tool(
             "skopeo",
             [

@@ -1,0 +1,280 @@
+//! What `wharf sign` and `wharf attest` share: choosing the signer from the
+//! flags (keyless through the trust config's Fulcio/Rekor/TSA, or a cosign
+//! key), finding the identity token, resolving the image once, and signing
+//! in-toto statements or legacy payloads the same way for both.
+
+use super::keyless::Keyless;
+use super::legacy;
+use super::tlog::Rekor;
+use super::token::{self, IdentityToken, ProcessEnv};
+use crate::cli::SigningArgs;
+use crate::reference::Reference;
+use crate::registry::oci::Descriptor;
+use crate::registry::RegistryClient;
+use crate::verify::{Expected, Matcher};
+use crate::{report, trust, Error, Result};
+
+/// Who signs: the CI job's identity through Fulcio, or a key.
+pub enum Signer {
+    Keyless(Keyless),
+    Key {
+        key: super::key::SigningKey,
+        rekor: Option<Rekor>,
+        tsa: Option<sigstore_sign::tsa::TimestampClient>,
+    },
+}
+
+/// A signer ready to sign: the keyless one holds its identity token.
+pub struct Session {
+    signer: Signer,
+    token: Option<IdentityToken>,
+    pub trust: trust::Trust,
+    /// Who the signature will name, for messages.
+    pub signed_by: String,
+    /// The check that recognises this signer's signatures (idempotency).
+    pub expected: Expected,
+}
+
+/// The image being signed, resolved once.
+pub struct Target {
+    pub digest: String,
+    /// The manifest (or index) as a descriptor, for `subject`.
+    pub subject: Descriptor,
+    /// `name@digest`, for messages.
+    pub image: String,
+    /// `registry/repository`: the statement subject's name, the payload's
+    /// docker-reference.
+    pub name: String,
+}
+
+impl Signer {
+    fn from_args(args: &SigningArgs, trust: &trust::Trust) -> Result<Signer> {
+        let http = crate::registry::https_client().map_err(Error::Usage)?;
+        let Some(path) = &args.key else {
+            if !args.tlog_upload {
+                return Err(Error::Usage(
+                    "--tlog-upload=false is for key signatures: a keyless certificate lives ten minutes, \
+                     and only the transparency log proves the signature was made inside them"
+                        .into(),
+                ));
+            }
+            let signing = trust.signing.as_ref().ok_or_else(|| {
+                Error::Usage(format!(
+                    "the {} names no signing services; pass a ClientTrustConfig with --trust-config",
+                    trust.source
+                ))
+            })?;
+            return Ok(Signer::Keyless(
+                Keyless::new(signing, http)
+                    .map_err(|e| Error::Usage(format!("{}: {e}", trust.source)))?,
+            ));
+        };
+        if args.identity_token.is_some() {
+            return Err(Error::Usage(
+                "--key and --identity-token: a signature is made with a key or keylessly with a token; choose one"
+                    .into(),
+            ));
+        }
+        let key = super::key::load(path, &super::key::passphrase()?)?;
+        let signing = trust.signing.as_ref();
+        // A timestamp where the instance has an authority, as cosign does.
+        let tsa = match signing.and_then(|s| s.tsa_url()) {
+            Some(endpoint) => Some(
+                sigstore_sign::tsa::TimestampClient::builder(endpoint.url.clone())
+                    .with_http_client(http.clone())
+                    .build()
+                    .map_err(|e| {
+                        Error::Usage(format!(
+                            "{}: the timestamp authority {}: {e}",
+                            trust.source, endpoint.url
+                        ))
+                    })?,
+            ),
+            None => None,
+        };
+        let rekor = if args.tlog_upload {
+            let url = signing.and_then(|s| s.rekor_url(Some(1))).ok_or_else(|| {
+                Error::Usage(format!(
+                    "the {} names no Rekor v1 log to record the signature in; pass a ClientTrustConfig \
+                     with --trust-config, or --tlog-upload=false to sign without a log \
+                     (verifiers then need --insecure-ignore-tlog)",
+                    trust.source
+                ))
+            })?;
+            Some(Rekor::new(&url.url, http))
+        } else if tsa.is_none() {
+            return Err(Error::Usage(format!(
+                "--tlog-upload=false needs a timestamp authority to prove when the signature was made, \
+                 and the {} names none",
+                trust.source
+            )));
+        } else {
+            report::warn(
+                "--tlog-upload=false: the signature is in no transparency log; only the timestamp authority vouches for it",
+            );
+            None
+        };
+        Ok(Signer::Key { key, rekor, tsa })
+    }
+}
+
+impl Session {
+    /// Checks the flags and loads the key or trust material; no network.
+    pub fn prepare(args: &SigningArgs) -> Result<(Signer, trust::Trust)> {
+        let trust = trust::load(None, args.trust_config.as_deref())?;
+        let signer = Signer::from_args(args, &trust)?;
+        Ok((signer, trust))
+    }
+
+    /// Finds the identity token (keyless) and settles who signs.
+    pub async fn start(signer: Signer, trust: trust::Trust, args: &SigningArgs) -> Result<Session> {
+        let (token, signed_by, expected) = match &signer {
+            Signer::Keyless(_) => {
+                let token = token::discover(&ProcessEnv, args.identity_token.as_deref())
+                    .await
+                    .map_err(|e| Error::Usage(e.to_string()))?;
+                for warning in token.warnings() {
+                    report::warn(&warning.message);
+                }
+                let identity = token.expected_identity().unwrap_or_default();
+                let issuer = token.issuer().to_string();
+                let expected = Expected::Identity {
+                    identity: Matcher::Exact(identity.clone()),
+                    issuer: Matcher::Exact(issuer),
+                };
+                (Some(token), identity, expected)
+            }
+            Signer::Key { key, rekor, .. } => (
+                None,
+                format!("the key {}", key.path.display()),
+                Expected::Key {
+                    path: key.path.clone(),
+                    key: key.public.clone(),
+                    ignore_tlog: rekor.is_none(),
+                },
+            ),
+        };
+        Ok(Session {
+            signer,
+            token,
+            trust,
+            signed_by,
+            expected,
+        })
+    }
+
+    /// Resolves the tag once; everything after works on the digest.
+    pub async fn target(&self, client: &RegistryClient, reference: &Reference) -> Result<Target> {
+        let resolved = client.resolve(reference, None).await?;
+        let digest = resolved.digest.clone();
+        if reference.digest().is_none() {
+            report::info(&format!("resolved {reference} to {digest}"));
+        }
+        let manifest = client
+            .fetch_manifest(reference, &digest)
+            .await?
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "{reference}: the manifest {digest} vanished while signing; run again"
+                ))
+            })?;
+        let media_type = if manifest.media_type.is_empty() {
+            resolved.media_type.clone()
+        } else {
+            manifest.media_type.clone()
+        };
+        Ok(Target {
+            subject: Descriptor::new(&media_type, &digest, manifest.bytes.len() as u64),
+            image: format!("{}@{digest}", reference.name()),
+            name: format!("{}/{}", reference.registry(), reference.repository()),
+            digest,
+        })
+    }
+
+    /// "signing X as Y through Z", before the first signature.
+    pub fn announce(&self, what: &str) {
+        match &self.signer {
+            Signer::Keyless(keyless) => report::info(&format!(
+                "signing {what} as {} through {}",
+                self.signed_by,
+                keyless.describe()
+            )),
+            Signer::Key { rekor, .. } => report::info(&format!(
+                "signing {what} with {}{}",
+                self.signed_by,
+                rekor
+                    .as_ref()
+                    .map(|r| format!(", recorded in Rekor {}", r.url))
+                    .unwrap_or_default()
+            )),
+        }
+    }
+
+    /// Signs an in-toto statement as DSSE; the bundle JSON.
+    pub async fn sign_statement(&self, statement: &[u8]) -> Result<String, String> {
+        match (&self.signer, &self.token) {
+            (Signer::Keyless(keyless), Some(token)) => keyless
+                .sign_statement(token.reveal(), statement)
+                .await
+                .map_err(|e| e.to_string()),
+            (Signer::Key { key, rekor, tsa }, _) => {
+                key.sign_statement(statement, rekor.as_ref(), tsa.as_ref())
+                    .await
+            }
+            (Signer::Keyless(_), None) => Err("no identity token".into()),
+        }
+    }
+
+    /// Signs a legacy simple-signing payload; the layer annotations.
+    pub async fn sign_legacy(
+        &self,
+        payload: &[u8],
+    ) -> Result<std::collections::BTreeMap<String, String>, String> {
+        let (bundle, chain) = match (&self.signer, &self.token) {
+            (Signer::Keyless(keyless), Some(token)) => {
+                let bundle = keyless
+                    .sign_message(token.reveal(), payload)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let chain = chain_of(&bundle, &self.trust);
+                (bundle, chain)
+            }
+            (Signer::Key { key, rekor, .. }, _) => {
+                (key.sign_message(payload, rekor.as_ref()).await?, None)
+            }
+            (Signer::Keyless(_), None) => return Err("no identity token".into()),
+        };
+        legacy::annotations_from_bundle(&bundle, chain.as_deref())
+    }
+
+    /// How `wharf verify` checks this signer, for the closing hint.
+    pub fn verify_flags(&self) -> String {
+        match &self.expected {
+            Expected::Identity { identity, issuer } => {
+                format!("--certificate-identity '{identity}' --certificate-oidc-issuer '{issuer}'")
+            }
+            Expected::Key { ignore_tlog, .. } => format!(
+                "--key PUBLIC-KEY{}",
+                if *ignore_tlog {
+                    " --insecure-ignore-tlog"
+                } else {
+                    ""
+                }
+            ),
+        }
+    }
+}
+
+/// The certificate chain for a keyless legacy signature's annotation: the
+/// trusted Fulcio CA that issued the bundle's certificate.
+fn chain_of(bundle_json: &str, trust: &trust::Trust) -> Option<String> {
+    use base64::Engine as _;
+    let doc: serde_json::Value = serde_json::from_str(bundle_json).ok()?;
+    let leaf = doc
+        .pointer("/verificationMaterial/certificate/rawBytes")
+        .and_then(|v| v.as_str())?;
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(leaf)
+        .ok()?;
+    legacy::chain_for(&der, &trust.root)
+}
