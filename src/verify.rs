@@ -581,11 +581,11 @@ pub fn verify_image(
     let (digest, stored, legacy) = runtime.block_on(async {
         let resolved = client.resolve(&reference, None).await?;
         let stored = crate::sign::storage::bundles(&client, &reference, &resolved.digest).await?;
-        // cosign's legacy `.sig` tag holds signatures only, never attestations.
+        // cosign's legacy layout: signatures in `.sig`, attestations in `.att`.
         let legacy = if is_signature {
             crate::sign::legacy::signatures(&client, &reference, &resolved.digest).await?
         } else {
-            Vec::new()
+            crate::sign::legacy::attestations(&client, &reference, &resolved.digest).await?
         };
         Ok::<_, Error>((resolved.digest, stored, legacy))
     })?;
@@ -656,10 +656,39 @@ pub fn verify_image(
             verdict,
         ));
     }
-    for sig in &legacy {
+    for sig in legacy.iter().filter(|_| is_signature) {
         let verdict = check_legacy(sig, &digest, &expected, &trust)
             .and_then(|(signer, signed)| require(&signed).map(|()| signer));
         checked.push(Checked::from_verdict(&sig.location, None, verdict));
+    }
+    for att in legacy.iter().filter(|_| !is_signature) {
+        use crate::sign::legacy::{bundle_from_layer, Layer};
+        let bundle = match bundle_from_layer(&att.annotations, Layer::Envelope(&att.payload)) {
+            Ok(b) => b,
+            Err(reason) => {
+                checked.push(Checked::refused(&att.location, None, reason));
+                continue;
+            }
+        };
+        let statement = bundle_statement(&bundle).ok().flatten();
+        let predicate_type = predicate_type_of(statement.as_ref());
+        if predicate_type.as_deref() != Some(want.as_str()) {
+            continue;
+        }
+        let verdict = check_image_bundle(&bundle, &digest, &expected, &trust).and_then(|signer| {
+            require(&signed_annotations(statement.as_ref(), &digest)).map(|()| signer)
+        });
+        if verdict.is_ok() {
+            if let Some(raw) = bundle_predicate_raw(&bundle) {
+                // Legacy layers carry no creation time: older than any bundle.
+                predicates.push((String::new(), raw));
+            }
+        }
+        checked.push(Checked::from_verdict(
+            &att.location,
+            predicate_type,
+            verdict,
+        ));
     }
 
     let ok = checked.iter().any(|c| c.verified);

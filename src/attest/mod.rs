@@ -19,6 +19,7 @@ use crate::cli::AttestArgs;
 use crate::config::Global;
 use crate::reference::Reference;
 use crate::registry::RegistryClient;
+use crate::sign::legacy;
 use crate::sign::session::{Session, Target};
 use crate::sign::storage::{self, BundleContent};
 use crate::verify::{self, predicate_type_uri};
@@ -31,13 +32,6 @@ const PREDICATE_MAX: u64 = 48 << 20;
 pub fn run(global: &Global, args: &AttestArgs) -> Result<Outcome> {
     let reference = Reference::parse(&args.image)?;
     let predicate_type = predicate_type_uri(&args.predicate_type);
-    if args.signing.bundle_format.legacy() {
-        return Err(Error::Usage(
-            "--bundle-format legacy|both: attestations are written as bundles only so far \
-             (cosign's legacy .att tag is not built yet); drop the flag"
-                .into(),
-        ));
-    }
     let predicate = match (&args.predicate, args.generate) {
         (_, true) => {
             if predicate_type != "https://slsa.dev/provenance/v1" {
@@ -75,34 +69,68 @@ pub fn run(global: &Global, args: &AttestArgs) -> Result<Outcome> {
         let statement = statement(&target, &predicate_type, &predicate);
         let image = &target.image;
 
-        if let Some(manifest) =
+        let format = args.signing.bundle_format;
+        let have_bundle = if format.bundle() {
             existing(&session, &client, &reference, &target, &predicate_type, &statement).await?
-        {
+        } else {
+            None
+        };
+        let have_legacy = if format.legacy() {
+            existing_legacy(&session, &client, &reference, &target, &statement).await?
+        } else {
+            None
+        };
+        let needs_bundle = format.bundle() && have_bundle.is_none();
+        let needs_legacy = format.legacy() && have_legacy.is_none();
+        if !needs_bundle && !needs_legacy {
+            let found = [have_bundle.map(|m| format!("bundle manifest {m}")), have_legacy]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(", ");
             report::out(&format!(
-                "{image} already has this {predicate_type} attestation by {} (bundle manifest {manifest}); nothing to do",
+                "{image} already has this {predicate_type} attestation by {} ({found}); nothing to do",
                 session.signed_by
             ));
             return Ok(Outcome::Ok);
         }
         session.announce(&format!("a {predicate_type} attestation about {image}"));
+        // One signature serves both layouts: the same envelope, the same log entry.
         let bundle = session
             .sign_statement(&statement)
             .await
             .map_err(|e| Error::Usage(format!("{image}: {e}")))?;
-        let stored = storage::attach(
-            &client,
-            &reference,
-            &target.subject,
-            Bytes::from(bundle),
-            BundleContent::DsseEnvelope,
-            Some(&predicate_type),
-            &storage::created_now(),
-        )
-        .await?;
-        report::out(&format!(
-            "attested {image} ({predicate_type}) as {}; bundle stored as {}",
-            session.signed_by, stored.digest
-        ));
+        if needs_legacy {
+            let mut annotations = session
+                .legacy_annotations(&bundle)
+                .map_err(|e| Error::Usage(format!("{image}: the legacy attestation: {e}")))?;
+            annotations.insert(legacy::ANNOTATION_PREDICATE_TYPE.into(), predicate_type.clone());
+            let envelope = legacy::envelope_of(&bundle).map_err(Error::Usage)?;
+            let tag =
+                legacy::attach_attestation(&client, &reference, &target.digest, envelope, annotations)
+                    .await?;
+            report::out(&format!(
+                "attested {image} ({predicate_type}) as {}; legacy attestation stored as {}:{tag}",
+                session.signed_by,
+                reference.name()
+            ));
+        }
+        if needs_bundle {
+            let stored = storage::attach(
+                &client,
+                &reference,
+                &target.subject,
+                Bytes::from(bundle),
+                BundleContent::DsseEnvelope,
+                Some(&predicate_type),
+                &storage::created_now(),
+            )
+            .await?;
+            report::out(&format!(
+                "attested {image} ({predicate_type}) as {}; bundle stored as {}",
+                session.signed_by, stored.digest
+            ));
+        }
         report::info(&format!(
             "verify it: wharf verify {image} --attestation-type '{}' {}",
             args.predicate_type,
@@ -214,6 +242,33 @@ async fn existing(
             .is_ok()
         {
             return Ok(Some(bundle.manifest));
+        }
+    }
+    Ok(None)
+}
+
+/// A legacy `.att` layer by this signer with this very statement.
+async fn existing_legacy(
+    session: &Session,
+    client: &RegistryClient,
+    reference: &Reference,
+    target: &Target,
+    statement: &[u8],
+) -> Result<Option<String>> {
+    let ours: Option<serde_json::Value> = serde_json::from_slice(statement).ok();
+    for att in legacy::attestations(client, reference, &target.digest).await? {
+        let Ok(bundle) =
+            legacy::bundle_from_layer(&att.annotations, legacy::Layer::Envelope(&att.payload))
+        else {
+            continue;
+        };
+        if verify::bundle_statement(&bundle).ok().flatten() != ours {
+            continue;
+        }
+        if verify::check_image_bundle(&bundle, &target.digest, &session.expected, &session.trust)
+            .is_ok()
+        {
+            return Ok(Some(att.location));
         }
     }
     Ok(None)

@@ -29,10 +29,18 @@ pub const ANNOTATION_SIGNATURE: &str = "dev.cosignproject.cosign/signature";
 pub const ANNOTATION_CERTIFICATE: &str = "dev.sigstore.cosign/certificate";
 pub const ANNOTATION_CHAIN: &str = "dev.sigstore.cosign/chain";
 pub const ANNOTATION_BUNDLE: &str = "dev.sigstore.cosign/bundle";
+/// On `.att` layers: the statement's predicate type.
+pub const ANNOTATION_PREDICATE_TYPE: &str = "predicateType";
+pub const DSSE_ENVELOPE: &str = "application/vnd.dsse.envelope.v1+json";
 const CONFIG_MEDIA_TYPE: &str = "application/vnd.oci.image.config.v1+json";
 /// A simple-signing payload is a few hundred bytes; annotations make it more.
 const PAYLOAD_MAX: usize = 1 << 20;
 const ROUNDS: u32 = 8;
+
+/// The `sha256-<hex>.att` tag of a digest.
+pub fn attestation_tag(digest: &str) -> String {
+    format!("{}.att", digest.replacen(':', "-", 1))
+}
 
 /// The `sha256-<hex>.sig` tag of a digest.
 pub fn signature_tag(digest: &str) -> String {
@@ -100,10 +108,13 @@ pub fn annotations_from_bundle(
     let bundle: Value =
         serde_json::from_str(bundle_json).map_err(|e| format!("the bundle is not JSON: {e}"))?;
     let mut out = BTreeMap::new();
-    let signature = bundle
-        .pointer("/messageSignature/signature")
-        .and_then(Value::as_str)
-        .ok_or("the bundle holds no message signature")?;
+    // An attestation's signature is inside its envelope (the layer itself);
+    // cosign leaves the annotation empty then.
+    let signature = match bundle.pointer("/messageSignature/signature") {
+        Some(Value::String(s)) => s.as_str(),
+        _ if bundle.get("dsseEnvelope").is_some() => "",
+        _ => return Err("the bundle holds neither a message signature nor an envelope".into()),
+    };
     out.insert(ANNOTATION_SIGNATURE.to_string(), signature.to_string());
     if let Some(cert) = bundle
         .pointer("/verificationMaterial/certificate/rawBytes")
@@ -163,10 +174,29 @@ pub fn bundle_from_annotations(
     annotations: &BTreeMap<String, String>,
     payload: &[u8],
 ) -> Result<String, String> {
+    bundle_from_layer(annotations, Layer::Payload(payload))
+}
+
+/// What a legacy layer holds: a signed simple-signing payload (`.sig`), or
+/// a DSSE envelope (`.att`).
+pub enum Layer<'a> {
+    Payload(&'a [u8]),
+    Envelope(&'a [u8]),
+}
+
+/// A Sigstore bundle (v0.1) equivalent to a legacy `.sig` or `.att` layer.
+pub fn bundle_from_layer(
+    annotations: &BTreeMap<String, String>,
+    layer: Layer<'_>,
+) -> Result<String, String> {
     use sha2::Digest as _;
-    let signature = annotations
-        .get(ANNOTATION_SIGNATURE)
-        .ok_or("the layer has no dev.cosignproject.cosign/signature annotation")?;
+    let signature = match layer {
+        Layer::Payload(_) => annotations
+            .get(ANNOTATION_SIGNATURE)
+            .ok_or("the layer has no dev.cosignproject.cosign/signature annotation")?
+            .as_str(),
+        Layer::Envelope(_) => "",
+    };
     let material = match annotations.get(ANNOTATION_CERTIFICATE) {
         Some(cert) => {
             let mut certificates = pem_blocks(cert)?;
@@ -223,14 +253,23 @@ pub fn bundle_from_annotations(
         }));
     }
     material["tlogEntries"] = json!(entries);
-    let bundle = json!({
+    let mut bundle = json!({
         "mediaType": "application/vnd.dev.sigstore.bundle+json;version=0.1",
         "verificationMaterial": material,
-        "messageSignature": {
-            "messageDigest": {"algorithm": "SHA2_256", "digest": STANDARD.encode(sha2::Sha256::digest(payload))},
-            "signature": signature,
-        },
     });
+    match layer {
+        Layer::Payload(payload) => {
+            bundle["messageSignature"] = json!({
+                "messageDigest": {"algorithm": "SHA2_256", "digest": STANDARD.encode(sha2::Sha256::digest(payload))},
+                "signature": signature,
+            });
+        }
+        Layer::Envelope(envelope) => {
+            let envelope: Value = serde_json::from_slice(envelope)
+                .map_err(|e| format!("the layer is not a DSSE envelope: {e}"))?;
+            bundle["dsseEnvelope"] = envelope;
+        }
+    }
     Ok(bundle.to_string())
 }
 
@@ -296,13 +335,47 @@ pub struct LegacySignature {
     pub payload: Vec<u8>,
 }
 
+/// The DSSE envelope of a bundle, as a legacy `.att` layer holds it.
+pub fn envelope_of(bundle_json: &str) -> Result<Vec<u8>, String> {
+    let bundle: Value =
+        serde_json::from_str(bundle_json).map_err(|e| format!("the bundle is not JSON: {e}"))?;
+    let envelope = bundle
+        .get("dsseEnvelope")
+        .ok_or("the bundle holds no DSSE envelope")?;
+    serde_json::to_vec(envelope).map_err(|e| e.to_string())
+}
+
 /// Every simple-signing layer of `digest`'s `.sig` tag in `repo`.
 pub async fn signatures(
     client: &RegistryClient,
     repo: &Reference,
     digest: &str,
 ) -> Result<Vec<LegacySignature>, RegistryError> {
-    let tag = signature_tag(digest);
+    layers(client, repo, &signature_tag(digest), SIMPLE_SIGNING).await
+}
+
+/// Every DSSE envelope layer of `digest`'s `.att` tag in `repo`; `payload`
+/// holds the envelope.
+pub async fn attestations(
+    client: &RegistryClient,
+    repo: &Reference,
+    digest: &str,
+) -> Result<Vec<LegacySignature>, RegistryError> {
+    layers(client, repo, &attestation_tag(digest), DSSE_ENVELOPE).await
+}
+
+async fn layers(
+    client: &RegistryClient,
+    repo: &Reference,
+    tag: &str,
+    media_type: &str,
+) -> Result<Vec<LegacySignature>, RegistryError> {
+    let tag = tag.to_string();
+    let max = if media_type == DSSE_ENVELOPE {
+        super::storage::BUNDLE_MAX
+    } else {
+        PAYLOAD_MAX
+    };
     let Some(fetched) = client.fetch_manifest(repo, &tag).await? else {
         return Ok(Vec::new());
     };
@@ -313,12 +386,12 @@ pub async fn signatures(
     for layer in manifest
         .layers
         .iter()
-        .filter(|l| l.media_type == SIMPLE_SIGNING)
+        .filter(|l| l.media_type == media_type)
     {
-        if layer.size > PAYLOAD_MAX as u64 {
+        if layer.size > max as u64 {
             continue;
         }
-        let payload = client.fetch_blob(repo, &layer.digest, PAYLOAD_MAX).await?;
+        let payload = client.fetch_blob(repo, &layer.digest, max).await?;
         out.push(LegacySignature {
             location: format!("{tag} layer {}", layer.digest),
             annotations: layer.annotations.clone(),
@@ -338,10 +411,48 @@ pub async fn attach(
     payload: Vec<u8>,
     annotations: BTreeMap<String, String>,
 ) -> Result<String, RegistryError> {
-    let tag = signature_tag(digest);
+    attach_layer(
+        client,
+        repo,
+        &signature_tag(digest),
+        SIMPLE_SIGNING,
+        payload,
+        annotations,
+    )
+    .await
+}
+
+/// Adds an attestation (its DSSE envelope) to `digest`'s `.att` tag.
+pub async fn attach_attestation(
+    client: &RegistryClient,
+    repo: &Reference,
+    digest: &str,
+    envelope: Vec<u8>,
+    annotations: BTreeMap<String, String>,
+) -> Result<String, RegistryError> {
+    attach_layer(
+        client,
+        repo,
+        &attestation_tag(digest),
+        DSSE_ENVELOPE,
+        envelope,
+        annotations,
+    )
+    .await
+}
+
+async fn attach_layer(
+    client: &RegistryClient,
+    repo: &Reference,
+    tag: &str,
+    media_type: &str,
+    payload: Vec<u8>,
+    annotations: BTreeMap<String, String>,
+) -> Result<String, RegistryError> {
+    let tag = tag.to_string();
     let size = payload.len() as u64;
     let payload_digest = client.push_blob(repo, Bytes::from(payload)).await?;
-    let mut layer = Descriptor::new(SIMPLE_SIGNING, &payload_digest, size);
+    let mut layer = Descriptor::new(media_type, &payload_digest, size);
     layer.annotations = annotations;
     let protocol = |detail: String| RegistryError::Protocol {
         what: format!("{}:{tag}", repo.repository()),

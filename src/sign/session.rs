@@ -247,6 +247,15 @@ impl Session {
         legacy::annotations_from_bundle(&bundle, chain.as_deref())
     }
 
+    /// cosign's legacy layer annotations for a bundle this session signed
+    /// (certificate, chain, Rekor entry).
+    pub fn legacy_annotations(
+        &self,
+        bundle_json: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>, String> {
+        legacy::annotations_from_bundle(bundle_json, chain_of(bundle_json, &self.trust).as_deref())
+    }
+
     /// How `wharf verify` checks this signer, for the closing hint.
     pub fn verify_flags(&self) -> String {
         match &self.expected {

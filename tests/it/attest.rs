@@ -258,3 +258,63 @@ fn sigstore_python_accepts_the_attestation_bundle() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn the_legacy_att_layout_is_written_and_verified() {
+    require_registry!();
+    let env = Env::start();
+    let dir = tempfile::tempdir().expect("dir");
+    let sbom = dir.path().join("sbom.json");
+    std::fs::write(&sbom, SBOM).expect("write");
+    let tag = env.image("app:1.0");
+    let digest = &env.images.app.digest;
+    env.attest(&tag, &sbom, "cyclonedx", &["--bundle-format", "legacy"])
+        .assert_ok();
+    assert!(
+        env.fallback_entries_or_none("app", digest).is_empty(),
+        "no referrer bundle"
+    );
+    let raw = crate::common::run_tool(
+        "skopeo",
+        [
+            "inspect".to_string(),
+            "--raw".to_string(),
+            "--tls-verify=false".to_string(),
+            format!(
+                "docker://{}/app:{}.att",
+                env.registry.host(),
+                digest.replacen(':', "-", 1)
+            ),
+        ],
+    );
+    let manifest: serde_json::Value = serde_json::from_str(&raw).expect("att manifest");
+    let layer = &manifest["layers"][0];
+    assert_eq!(layer["mediaType"], "application/vnd.dsse.envelope.v1+json");
+    assert_eq!(
+        layer["annotations"]["predicateType"],
+        "https://cyclonedx.org/bom"
+    );
+    assert!(
+        layer["annotations"]["dev.sigstore.cosign/bundle"].is_string(),
+        "{layer}"
+    );
+
+    let out_file = dir.path().join("verified.json");
+    let out = env.verify_attestation(
+        &tag,
+        "cyclonedx",
+        &["--output-predicate", out_file.to_str().unwrap()],
+    );
+    out.assert_ok();
+    assert!(
+        out.stderr.contains(".att layer sha256:"),
+        "{}",
+        out.describe()
+    );
+    assert_eq!(std::fs::read_to_string(&out_file).expect("predicate"), SBOM);
+    env.verify_attestation(&tag, "spdxjson", &[]).assert_code(1);
+
+    let out = env.attest(&tag, &sbom, "cyclonedx", &["--bundle-format", "legacy"]);
+    out.assert_ok();
+    assert!(out.stdout.contains("nothing to do"), "{}", out.describe());
+}

@@ -71,6 +71,25 @@ impl Env {
             .run()
     }
 
+    /// The fallback index's entries, or none when there is no index.
+    pub(crate) fn fallback_entries_or_none(
+        &self,
+        repo: &str,
+        digest: &str,
+    ) -> Vec<serde_json::Value> {
+        let tag = digest.replacen(':', "-", 1);
+        let out = std::process::Command::new("skopeo")
+            .args(["inspect", "--raw", "--tls-verify=false"])
+            .arg(format!("docker://{}/{repo}:{tag}", self.registry.host()))
+            .output()
+            .expect("run skopeo");
+        if !out.status.success() {
+            return Vec::new();
+        }
+        let index: serde_json::Value = serde_json::from_slice(&out.stdout).expect("index JSON");
+        index["manifests"].as_array().cloned().unwrap_or_default()
+    }
+
     /// The entries of the image's referrers fallback index, as skopeo reads it.
     pub(crate) fn fallback_entries(&self, repo: &str, digest: &str) -> Vec<serde_json::Value> {
         let raw = crate::common::run_tool(
