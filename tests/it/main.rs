@@ -12,5 +12,6 @@ mod common;
 
 mod pin;
 mod registry;
+mod sbom_writers;
 mod sign;
 mod verify_blob;
