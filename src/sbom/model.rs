@@ -69,6 +69,10 @@ pub struct Package {
     #[serde(skip)]
     pub owned_files: Vec<String>,
     /// Names (in the same ecosystem) this package depends on, as found.
+    /// An entry may pin the version as `name@version` when the cataloger
+    /// knows exactly which package is meant (binary catalogers: two `syn`
+    /// crates in one binary); the writers resolve both forms and drop
+    /// names that match no package.
     pub depends_on: Vec<String>,
     /// Extra facts writers may print (`go.version`, `maven.jar`, …).
     pub properties: BTreeMap<String, String>,

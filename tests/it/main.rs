@@ -13,5 +13,6 @@ mod common;
 mod attest;
 mod pin;
 mod registry;
+mod sbom_writers;
 mod sign;
 mod verify_blob;
