@@ -79,6 +79,11 @@ Package: libcommons-lang-java
 Status: install ok installed
 Architecture: all
 Version: 2.6-10
+
+Package: python3-pygments
+Status: install ok installed
+Architecture: all
+Version: 2.14.0+dfsg-1
 ";
 
 const DIST: &str = "/usr/lib/python3/dist-packages";
@@ -94,6 +99,15 @@ fn debian_with_language_packages() -> MemFiles {
                 "/.\n/usr\n{DIST}\n{DIST}/PyYAML-6.0.dist-info\n{DIST}/PyYAML-6.0.dist-info/METADATA\n{DIST}/yaml/__init__.py\n"
             )
             .as_bytes(),
+        )
+        // Only the metadata directory is listed: it holds one distribution.
+        .add_bytes(
+            "/var/lib/dpkg/info/python3-pygments.list",
+            format!("{DIST}\n{DIST}/Pygments-2.14.0.egg-info\n").as_bytes(),
+        )
+        .add_bytes(
+            &format!("{DIST}/Pygments-2.14.0.egg-info/PKG-INFO"),
+            b"Name: Pygments\nVersion: 2.14.0\n",
         )
         // Debian lists the package directory, not every file in it.
         .add_bytes(
@@ -165,6 +179,7 @@ fn language_packages_an_os_package_owns_are_listed_once() {
                 "/var/lib/dpkg/status"
             ),
             (Ecosystem::Deb, "node-lodash", "/var/lib/dpkg/status"),
+            (Ecosystem::Deb, "python3-pygments", "/var/lib/dpkg/status"),
             (Ecosystem::Deb, "python3-yaml", "/var/lib/dpkg/status"),
             (
                 Ecosystem::PyPI,
@@ -198,8 +213,8 @@ fn without_os_ownership_everything_is_listed() {
         .files
         .retain(|path, _| !path.starts_with("/var/lib/dpkg/info/"));
     let inventory = catalog(&files);
-    // 3 debs, 3 Python distributions, 2 npm packages, 3 Maven packages.
-    assert_eq!(inventory.packages.len(), 3 + 3 + 2 + 3);
+    // 4 debs, 4 Python distributions, 2 npm packages, 3 Maven packages.
+    assert_eq!(inventory.packages.len(), 4 + 4 + 2 + 3);
 }
 
 #[test]
@@ -247,4 +262,83 @@ fn an_empty_image_has_nothing() {
     assert!(inventory.distro.is_none());
     assert!(inventory.packages.is_empty());
     assert!(inventory.notes.is_empty());
+}
+
+/// The ground truth for "not counted twice": this machine's dpkg database
+/// and its Python distributions, read the way an image's are, list as
+/// PyPI packages exactly the distributions `dpkg -S` says no package owns.
+#[test]
+#[allow(clippy::disallowed_macros)] // a skipped ground truth says why
+fn host_python_owned_by_debian_packages_is_listed_once() {
+    let status = "/var/lib/dpkg/status";
+    let site = "/usr/lib/python3/dist-packages";
+    let (Ok(status_bytes), Ok(entries), Ok(infos)) = (
+        std::fs::read(status),
+        std::fs::read_dir(site),
+        std::fs::read_dir("/var/lib/dpkg/info"),
+    ) else {
+        println!("skipped: no dpkg database or no {site} on this machine");
+        return;
+    };
+    let mut files = MemFiles::default();
+    for entry in entries.flatten() {
+        let path = entry.path().to_string_lossy().into_owned();
+        for candidate in [
+            path.clone(),
+            format!("{path}/METADATA"),
+            format!("{path}/PKG-INFO"),
+        ] {
+            if python::is_metadata(&candidate) && std::path::Path::new(&candidate).is_file() {
+                if let Ok(bytes) = std::fs::read(&candidate) {
+                    files.add_bytes(&candidate, &bytes);
+                }
+            }
+        }
+    }
+    let all_python: Vec<String> = catalog(&files)
+        .packages
+        .into_iter()
+        .map(|p| p.found_at)
+        .collect();
+    if all_python.is_empty() {
+        println!("skipped: no Python distributions in {site}");
+        return;
+    }
+    let Ok(output) = std::process::Command::new("dpkg")
+        .arg("-S")
+        .args(&all_python)
+        .output()
+    else {
+        println!("skipped: dpkg -S did not run");
+        return;
+    };
+    // "python3-yaml: /usr/lib/python3/dist-packages/PyYAML-6.0.dist-info/METADATA"
+    let owned: HashSet<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|line| !line.starts_with("diversion "))
+        .filter_map(|line| line.split_once(": ").map(|(_, path)| path.to_string()))
+        .collect();
+    let expected: Vec<&String> = all_python.iter().filter(|p| !owned.contains(*p)).collect();
+
+    files.add_bytes(status, &status_bytes);
+    for info in infos.flatten() {
+        let path = info.path().to_string_lossy().into_owned();
+        if path.ends_with(".list") {
+            if let Ok(bytes) = std::fs::read(&path) {
+                files.add_bytes(&path, &bytes);
+            }
+        }
+    }
+    let inventory = catalog(&files);
+    let listed: Vec<&String> = inventory
+        .packages
+        .iter()
+        .filter(|p| p.ecosystem == Ecosystem::PyPI)
+        .map(|p| &p.found_at)
+        .collect();
+    assert!(inventory
+        .packages
+        .iter()
+        .any(|p| p.ecosystem == Ecosystem::Deb));
+    assert_eq!(listed, expected, "{} owned by dpkg", owned.len());
 }
