@@ -27,9 +27,9 @@ pub(super) const MAGIC_LEN: usize = 16;
 const MAX_TAGS: usize = 0xffff;
 const MAX_DATA: usize = 256 << 20;
 const MAX_PACKAGES: usize = 200_000;
-/// SQLite virtual machine steps for the whole read, in units of 1000: a
-/// real rpmdb needs a few per package.
-const MAX_STEPS_K: u64 = 1_000_000;
+/// SQLite virtual machine steps for the whole read, in units of 1000 (10⁸
+/// steps, about a second): a real rpmdb needs well under a thousand per package.
+const MAX_STEPS_K: u64 = 100_000;
 
 pub(super) fn wants(path: &str) -> bool {
     in_rpm_dir(path).is_some_and(|name| name == SQLITE || name == BERKELEY || name == NDB)
