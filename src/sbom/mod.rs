@@ -3,6 +3,7 @@
 
 pub mod binary;
 mod bom;
+pub mod catalog;
 pub mod cyclonedx;
 pub mod files;
 pub mod license;
