@@ -10,6 +10,7 @@
 #[macro_use]
 mod common;
 
+mod image;
 mod pin;
 mod registry;
 mod sign;
