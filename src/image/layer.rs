@@ -20,6 +20,9 @@ use super::paths;
 use super::squash::{Entry, Kind, Limits, Note, Pending};
 use crate::Error;
 
+/// Notes kept per layer; more are only counted.
+const MAX_LAYER_NOTES: usize = 100;
+
 /// The most a tar may spend on headers between two entries.
 pub const EXT_MAX: u64 = 1 << 20;
 
@@ -363,12 +366,14 @@ impl<C: Collector> Ctx<'_, C> {
     }
 
     fn note(&self, pending: &mut Pending<C::Item>, path: &str, message: String) {
-        if pending.notes.len() < 100 {
+        if pending.notes.len() < MAX_LAYER_NOTES {
             pending.notes.push(Note {
                 layer: self.layer,
                 path: path.to_string(),
                 message,
             });
+        } else {
+            pending.dropped_notes += 1;
         }
     }
 

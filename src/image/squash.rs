@@ -85,6 +85,8 @@ pub(super) struct Pending<T> {
     /// Directories `.wh..wh..opq` makes opaque.
     pub opaque: Vec<String>,
     pub notes: Vec<Note>,
+    /// Notes beyond what a layer keeps.
+    pub dropped_notes: usize,
     /// Decompressed bytes the layer held.
     pub bytes: u64,
 }
@@ -96,6 +98,7 @@ impl<T> Default for Pending<T> {
             whiteouts: Vec::new(),
             opaque: Vec::new(),
             notes: Vec::new(),
+            dropped_notes: 0,
             bytes: 0,
         }
     }
@@ -160,6 +163,7 @@ impl<T: Clone> Squasher<T> {
             }
         }
         self.view.extend(pending.entries);
+        self.dropped_notes += pending.dropped_notes;
         for note in pending.notes {
             if self.notes.len() < MAX_NOTES {
                 self.notes.push(note);

@@ -101,11 +101,27 @@ fn text<'a>(s: &'a Squashed<String>, path: &str) -> Option<&'a str> {
     s.lookup(path).and_then(|(_, e)| e.item.as_deref())
 }
 
+/// 4 MiB that gzip cannot shrink much, so the download comes in many
+/// pieces through the channel.
+fn big_text() -> String {
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    (0..4 << 20)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(b'!' + (x % 90) as u8)
+        })
+        .collect()
+}
+
 /// Three layers in three compressions: a base, a layer that deletes a file
 /// and makes `/opt/app` opaque (adding its own file there first), and a
 /// zstd layer on top.
 fn three_layers() -> Vec<Layer> {
+    let big = big_text();
     let base = tar(&[
+        E::File("opt/big", &big),
         E::Dir("etc/"),
         E::File("etc/os-release", "ID=debian\nVERSION_ID=\"12\"\n"),
         E::File("etc/motd", "hello"),
@@ -135,6 +151,7 @@ fn assert_three_layers(s: &Squashed<String>) {
             "/etc/os-release",
             "/opt/app",
             "/opt/app/new",
+            "/opt/big",
             "/usr/lib",
             "/usr/lib/real",
             "/usr/lib/zstd"
@@ -145,6 +162,8 @@ fn assert_three_layers(s: &Squashed<String>) {
         Some("ID=debian\nVERSION_ID=\"12\"\n")
     );
     assert_eq!(text(s, "/etc/link"), Some("real"));
+    assert_eq!(text(s, "/opt/big").map(str::len), Some(4 << 20));
+    assert!(text(s, "/opt/big") == Some(big_text().as_str()));
     assert_eq!(text(s, "/usr/lib/zstd"), Some("zstd layer"));
     assert_eq!(s.entry("/opt/app/new").map(|e| e.layer), Some(1));
     assert_eq!(s.entry("/usr/lib/zstd").map(|e| e.layer), Some(2));
@@ -334,4 +353,180 @@ fn a_corrupted_layer_in_a_layout_is_refused() {
     .to_string();
     assert!(err.contains(&format!("layer 2 ({bad})")), "{err}");
     assert!(err.contains(&format!("not {bad}")), "{err}");
+}
+
+/// Counts and hashes what is written through it.
+struct HashWriter<W> {
+    inner: W,
+    hasher: sha2::Sha256,
+    count: u64,
+}
+
+impl<W: std::io::Write> std::io::Write for HashWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        use sha2::Digest as _;
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.count += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// The process's peak resident set size so far, in KiB (`VmHWM`).
+fn peak_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn median(mut times: Vec<std::time::Duration>) -> std::time::Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+/// What an SBOM run wants: package databases, and (with `binaries`)
+/// every executable, as the Go and Rust catalogers will.
+struct Sbomish {
+    binaries: bool,
+}
+
+impl Collector for Sbomish {
+    type Item = usize;
+    fn wants(&self, file: &FileMeta<'_>) -> bool {
+        file.path == "/var/lib/dpkg/status"
+            || file.path == "/etc/os-release"
+            || (self.binaries && file.mode & 0o111 != 0)
+    }
+    fn collect(&self, _: &FileMeta<'_>, contents: &[u8]) -> Option<usize> {
+        // Stand-in for parsing: touch every byte.
+        Some(contents.iter().filter(|b| **b == b'\n').count())
+    }
+}
+
+/// Not a correctness test: reading a single-layer ~120 MB (uncompressed)
+/// gzip image from an `oci:` layout, against `gzip -dc LAYER > /dev/null`
+/// on the same blob; median of 5 each, and the process's peak RSS. Run in
+/// release:
+/// `cargo test --release --test it image::perf_ -- --ignored --nocapture`
+#[test]
+#[ignore = "a measurement: run it in release with --ignored --nocapture"]
+fn perf_single_layer_gzip_read_vs_gzip_dc() {
+    require_tools!("gzip");
+    let dir = tempfile::tempdir().expect("dir");
+    let mut layout = OciLayout::new(&dir.path().join("layout"));
+    let staged = dir.path().join("layer.tar.gz");
+    let (diff_id, uncompressed) = {
+        use sha2::Digest as _;
+        let file = std::io::BufWriter::new(std::fs::File::create(&staged).expect("create"));
+        let gz = flate2::GzBuilder::new()
+            .mtime(0)
+            .write(file, flate2::Compression::default());
+        let mut tar = tar::Builder::new(HashWriter {
+            inner: gz,
+            hasher: sha2::Sha256::new(),
+            count: 0,
+        });
+        tar.follow_symlinks(false);
+        tar.mode(tar::HeaderMode::Deterministic);
+        tar.append_dir_all("usr/lib/gcc", "/usr/lib/gcc")
+            .expect("tar /usr/lib/gcc");
+        for (host, inside) in [
+            ("/var/lib/dpkg/status", "var/lib/dpkg/status"),
+            ("/etc/os-release", "etc/os-release"),
+        ] {
+            if Path::new(host).exists() {
+                tar.append_path_with_name(host, inside).expect("tar file");
+            }
+        }
+        let hw = tar.into_inner().expect("finish tar");
+        let diff_id = format!("sha256:{}", hex::encode(hw.hasher.finalize()));
+        let mut file = hw.inner.finish().expect("finish gzip");
+        std::io::Write::flush(&mut file).expect("flush");
+        (diff_id, hw.count)
+    };
+    let blob = layout.move_blob(&staged);
+    layout.add_image_from(
+        "bench",
+        "linux",
+        "amd64",
+        "bench",
+        &[crate::common::oci::StoredLayer {
+            media_type: LAYER.into(),
+            blob: blob.clone(),
+            diff_id,
+        }],
+    );
+    let blob_path = layout
+        .dir()
+        .join("blobs/sha256")
+        .join(blob.digest.trim_start_matches("sha256:"));
+    let image = ImageRef::parse(&format!("oci:{}:bench", layout.dir().display())).expect("ref");
+    let client = client(None);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    println!(
+        "layer: {:.1} MB uncompressed, {:.1} MB gzip'd",
+        uncompressed as f64 / 1e6,
+        blob.size as f64 / 1e6
+    );
+
+    let rss_before = peak_rss_kib();
+    let mut rows = Vec::new();
+    for binaries in [false, true] {
+        let collector = Arc::new(Sbomish { binaries });
+        let times: Vec<_> = (0..5)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                let (_, s) = rt
+                    .block_on(wharf::image::read(
+                        &client,
+                        &image,
+                        None,
+                        collector.clone(),
+                        &Limits::default(),
+                    ))
+                    .expect("read");
+                assert!(s.len() > 100);
+                start.elapsed()
+            })
+            .collect();
+        rows.push((binaries, median(times), peak_rss_kib()));
+    }
+    let gzip_times: Vec<_> = (0..5)
+        .map(|_| {
+            let start = std::time::Instant::now();
+            let status = std::process::Command::new("gzip")
+                .arg("-dc")
+                .arg(&blob_path)
+                .stdout(std::process::Stdio::null())
+                .status()
+                .expect("gzip");
+            assert!(status.success());
+            start.elapsed()
+        })
+        .collect();
+    let gzip = median(gzip_times);
+    println!("gzip -dc LAYER > /dev/null: median {gzip:.2?}");
+    for (binaries, t, rss) in rows {
+        println!(
+            "wharf::image::read ({}): median {t:.2?} = {:.2}x gzip; peak RSS {} MiB (before reading: {} MiB)",
+            if binaries {
+                "dpkg status + every executable collected"
+            } else {
+                "dpkg status + os-release collected"
+            },
+            t.as_secs_f64() / gzip.as_secs_f64(),
+            rss / 1024,
+            rss_before / 1024
+        );
+    }
 }

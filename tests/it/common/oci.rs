@@ -27,6 +27,14 @@ pub struct Layer {
     pub diff_id: String,
 }
 
+/// A layer whose blob is already stored in the layout.
+#[derive(Debug, Clone)]
+pub struct StoredLayer {
+    pub media_type: String,
+    pub blob: Blob,
+    pub diff_id: String,
+}
+
 impl Layer {
     pub fn gzip(tar: &[u8]) -> Layer {
         Layer {
@@ -211,12 +219,43 @@ impl OciLayout {
         unique: &str,
         layers: &[Layer],
     ) -> Image {
+        let stored: Vec<StoredLayer> = layers
+            .iter()
+            .map(|l| StoredLayer {
+                media_type: l.media_type.clone(),
+                blob: self.write_blob(&l.blob),
+                diff_id: l.diff_id.clone(),
+            })
+            .collect();
+        self.build_image_from(os, architecture, unique, &stored)
+    }
+
+    /// A single-platform image tagged `tag` whose layer blobs are already
+    /// in the layout (see [`OciLayout::move_blob`]): for layers too large to
+    /// build in memory.
+    pub fn add_image_from(
+        &mut self,
+        tag: &str,
+        os: &str,
+        architecture: &str,
+        unique: &str,
+        layers: &[StoredLayer],
+    ) -> Image {
+        let image = self.build_image_from(os, architecture, unique, layers);
+        self.tag(tag, MANIFEST, &image.digest, image.manifest.len());
+        image
+    }
+
+    fn build_image_from(
+        &self,
+        os: &str,
+        architecture: &str,
+        unique: &str,
+        layers: &[StoredLayer],
+    ) -> Image {
         let descriptors: Vec<Value> = layers
             .iter()
-            .map(|l| {
-                let blob = self.write_blob(&l.blob);
-                json!({ "mediaType": l.media_type, "digest": blob.digest, "size": blob.size })
-            })
+            .map(|l| json!({ "mediaType": l.media_type, "digest": l.blob.digest, "size": l.blob.size }))
             .collect();
         let diff_ids: Vec<&str> = layers.iter().map(|l| l.diff_id.as_str()).collect();
         let config = serde_json::to_vec(&json!({
@@ -240,6 +279,31 @@ impl OciLayout {
             manifest,
             os: os.to_string(),
             architecture: architecture.to_string(),
+        }
+    }
+
+    /// Moves the file at `path` into the layout as a blob, hashing it as it
+    /// streams (it may be far larger than memory should hold).
+    pub fn move_blob(&self, path: &Path) -> Blob {
+        use sha2::Digest as _;
+        use std::io::Read as _;
+        let mut file = std::fs::File::open(path).expect("open blob file");
+        let mut hasher = sha2::Sha256::new();
+        let mut buf = vec![0u8; 1 << 20];
+        let mut size = 0;
+        loop {
+            let n = file.read(&mut buf).expect("read blob file");
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            size += n;
+        }
+        let hex = hex::encode(hasher.finalize());
+        std::fs::rename(path, self.dir.join("blobs/sha256").join(&hex)).expect("move blob");
+        Blob {
+            digest: format!("sha256:{hex}"),
+            size,
         }
     }
 
