@@ -28,6 +28,11 @@ pub enum Error {
     #[error("{}: {message}", path.display())]
     File { path: PathBuf, message: String },
 
+    /// An image whose contents could not be read: a layer that is corrupt,
+    /// truncated, of an unknown type, or larger than the bounds allow.
+    #[error("{what}: {why}")]
+    Image { what: String, why: String },
+
     /// Several independent failures (one per file, say), all reported.
     #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
     Many(Vec<Error>),

@@ -5,6 +5,7 @@ mod client;
 pub mod layout;
 pub mod oci;
 mod push;
+pub mod stream;
 
 pub use client::{
     https_client, Platform, RegistryClient, RegistryError, Resolved, RetryPolicy, MANIFEST_ACCEPT,

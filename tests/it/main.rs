@@ -11,6 +11,7 @@
 mod common;
 
 mod attest;
+mod image;
 mod pin;
 mod registry;
 mod sbom_writers;

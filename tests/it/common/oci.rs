@@ -14,6 +14,52 @@ pub const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const INDEX: &str = "application/vnd.oci.image.index.v1+json";
 pub const CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 pub const LAYER: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+pub const LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
+pub const LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
+
+/// A layer blob and what a manifest and config say of it.
+#[derive(Debug, Clone)]
+pub struct Layer {
+    pub media_type: String,
+    /// The blob as stored (compressed or not).
+    pub blob: Vec<u8>,
+    /// sha256 of the uncompressed tar.
+    pub diff_id: String,
+}
+
+/// A layer whose blob is already stored in the layout.
+#[derive(Debug, Clone)]
+pub struct StoredLayer {
+    pub media_type: String,
+    pub blob: Blob,
+    pub diff_id: String,
+}
+
+impl Layer {
+    pub fn gzip(tar: &[u8]) -> Layer {
+        Layer {
+            media_type: LAYER.into(),
+            blob: gzip(tar),
+            diff_id: sha256_digest(tar),
+        }
+    }
+
+    pub fn zstd(tar: &[u8]) -> Layer {
+        Layer {
+            media_type: LAYER_ZSTD.into(),
+            blob: zstd::stream::encode_all(tar, 3).expect("zstd"),
+            diff_id: sha256_digest(tar),
+        }
+    }
+
+    pub fn plain(tar: &[u8]) -> Layer {
+        Layer {
+            media_type: LAYER_TAR.into(),
+            blob: tar.to_vec(),
+            diff_id: sha256_digest(tar),
+        }
+    }
+}
 
 /// A blob as a descriptor names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,14 +165,104 @@ impl OciLayout {
     }
 
     fn build_image(&self, os: &str, architecture: &str, unique: &str) -> Image {
-        let tar = layer_tar(unique);
-        let diff_id = sha256_digest(&tar);
-        let layer = self.write_blob(&gzip(&tar));
+        self.build_image_with(os, architecture, unique, &[Layer::gzip(&layer_tar(unique))])
+    }
+
+    /// A single-platform image tagged `tag` whose layers are `layers` (base
+    /// first); `unique` goes in a config label.
+    pub fn add_image_with(
+        &mut self,
+        tag: &str,
+        os: &str,
+        architecture: &str,
+        unique: &str,
+        layers: &[Layer],
+    ) -> Image {
+        let image = self.build_image_with(os, architecture, unique, layers);
+        self.tag(tag, MANIFEST, &image.digest, image.manifest.len());
+        image
+    }
+
+    /// An index of `images` (each must have a distinct platform) tagged `tag`.
+    pub fn add_index_of(&mut self, tag: &str, images: &[Image]) -> Index {
+        let manifests: Vec<Value> = images
+            .iter()
+            .map(|i| {
+                json!({
+                    "mediaType": MANIFEST,
+                    "digest": i.digest,
+                    "size": i.manifest.len(),
+                    "platform": { "architecture": i.architecture, "os": i.os },
+                })
+            })
+            .collect();
+        let index = serde_json::to_vec(&json!({
+            "schemaVersion": 2,
+            "mediaType": INDEX,
+            "manifests": manifests,
+        }))
+        .expect("serialize index");
+        let blob = self.write_blob(&index);
+        self.tag(tag, INDEX, &blob.digest, blob.size);
+        Index {
+            digest: blob.digest,
+            index,
+            images: images.to_vec(),
+        }
+    }
+
+    /// An image (untagged) whose layers are `layers`.
+    pub fn build_image_with(
+        &self,
+        os: &str,
+        architecture: &str,
+        unique: &str,
+        layers: &[Layer],
+    ) -> Image {
+        let stored: Vec<StoredLayer> = layers
+            .iter()
+            .map(|l| StoredLayer {
+                media_type: l.media_type.clone(),
+                blob: self.write_blob(&l.blob),
+                diff_id: l.diff_id.clone(),
+            })
+            .collect();
+        self.build_image_from(os, architecture, unique, &stored)
+    }
+
+    /// A single-platform image tagged `tag` whose layer blobs are already
+    /// in the layout (see [`OciLayout::move_blob`]): for layers too large to
+    /// build in memory.
+    pub fn add_image_from(
+        &mut self,
+        tag: &str,
+        os: &str,
+        architecture: &str,
+        unique: &str,
+        layers: &[StoredLayer],
+    ) -> Image {
+        let image = self.build_image_from(os, architecture, unique, layers);
+        self.tag(tag, MANIFEST, &image.digest, image.manifest.len());
+        image
+    }
+
+    fn build_image_from(
+        &self,
+        os: &str,
+        architecture: &str,
+        unique: &str,
+        layers: &[StoredLayer],
+    ) -> Image {
+        let descriptors: Vec<Value> = layers
+            .iter()
+            .map(|l| json!({ "mediaType": l.media_type, "digest": l.blob.digest, "size": l.blob.size }))
+            .collect();
+        let diff_ids: Vec<&str> = layers.iter().map(|l| l.diff_id.as_str()).collect();
         let config = serde_json::to_vec(&json!({
             "architecture": architecture,
             "os": os,
             "config": { "Labels": { "dev.wharf.test": unique } },
-            "rootfs": { "type": "layers", "diff_ids": [diff_id] },
+            "rootfs": { "type": "layers", "diff_ids": diff_ids },
         }))
         .expect("serialize config");
         let config = self.write_blob(&config);
@@ -134,7 +270,7 @@ impl OciLayout {
             "schemaVersion": 2,
             "mediaType": MANIFEST,
             "config": { "mediaType": CONFIG, "digest": config.digest, "size": config.size },
-            "layers": [ { "mediaType": LAYER, "digest": layer.digest, "size": layer.size } ],
+            "layers": descriptors,
         }))
         .expect("serialize manifest");
         let blob = self.write_blob(&manifest);
@@ -143,6 +279,31 @@ impl OciLayout {
             manifest,
             os: os.to_string(),
             architecture: architecture.to_string(),
+        }
+    }
+
+    /// Moves the file at `path` into the layout as a blob, hashing it as it
+    /// streams (it may be far larger than memory should hold).
+    pub fn move_blob(&self, path: &Path) -> Blob {
+        use sha2::Digest as _;
+        use std::io::Read as _;
+        let mut file = std::fs::File::open(path).expect("open blob file");
+        let mut hasher = sha2::Sha256::new();
+        let mut buf = vec![0u8; 1 << 20];
+        let mut size = 0;
+        loop {
+            let n = file.read(&mut buf).expect("read blob file");
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            size += n;
+        }
+        let hex = hex::encode(hasher.finalize());
+        std::fs::rename(path, self.dir.join("blobs/sha256").join(&hex)).expect("move blob");
+        Blob {
+            digest: format!("sha256:{hex}"),
+            size,
         }
     }
 

@@ -76,6 +76,17 @@ impl Registry {
         &self.host
     }
 
+    /// Where the registry stores blob `sha256:HEX` (to corrupt it in tests).
+    pub fn blob_path(&self, digest: &str) -> PathBuf {
+        let hex = digest.trim_start_matches("sha256:");
+        self.dir
+            .path()
+            .join("storage/docker/registry/v2/blobs/sha256")
+            .join(&hex[..2])
+            .join(hex)
+            .join("data")
+    }
+
     pub fn tls(&self) -> Option<&Tls> {
         self.tls.as_ref()
     }
