@@ -125,15 +125,24 @@ pub struct LintArgs {
 
 #[derive(Debug, Args)]
 pub struct SbomArgs {
+    /// The image: REG/REPO:TAG, REG/REPO@sha256:HEX, or oci:DIR[:TAG|@DIGEST]
     pub image: String,
-    #[arg(
-        long,
-        default_value = "cyclonedx-json",
-        value_name = "cyclonedx-json|spdx-json"
-    )]
-    pub format: String,
+    #[arg(long, value_enum, default_value_t = SbomFormat::CyclonedxJson)]
+    pub format: SbomFormat,
+    /// Write the SBOM here (atomically) instead of to stdout
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// From a multi-platform index, read this platform's image (default linux/amd64)
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SbomFormat {
+    /// CycloneDX 1.6 JSON
+    CyclonedxJson,
+    /// SPDX 2.3 JSON
+    SpdxJson,
 }
 
 #[derive(Debug, Args)]

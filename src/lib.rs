@@ -54,7 +54,7 @@ pub fn run(cli: cli::Cli) -> Result<Outcome> {
             pin::run(&global, &options)
         }
         Command::Lint(_) => Err(Error::NotBuilt("lint")),
-        Command::Sbom(_) => Err(Error::NotBuilt("sbom")),
+        Command::Sbom(args) => sbom::run(&global, &args),
         Command::Scan(_) => Err(Error::NotBuilt("scan")),
         Command::Db(_) => Err(Error::NotBuilt("db")),
         Command::Sign(args) => sign::image::run(&global, &args),

@@ -27,6 +27,7 @@ pub enum Ecosystem {
     Deb,
     Apk,
     Rpm,
+    #[serde(rename = "pypi")]
     PyPI,
     Npm,
     Cargo,

@@ -14,6 +14,7 @@ mod attest;
 mod image;
 mod pin;
 mod registry;
+mod sbom;
 mod sbom_writers;
 mod sign;
 mod verify_blob;

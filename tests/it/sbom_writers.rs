@@ -215,7 +215,7 @@ fn inventory() -> Inventory {
 
 /// The venv's python with `module` importable, or `None` with the reason
 /// printed. `WHARF_PYTHON`, else `~/.cache/wharf-venv/bin/python`.
-fn python_with(test: &str, module: &str) -> Option<PathBuf> {
+pub(crate) fn python_with(test: &str, module: &str) -> Option<PathBuf> {
     let python = match std::env::var_os("WHARF_PYTHON") {
         Some(p) => PathBuf::from(p),
         None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
@@ -238,7 +238,7 @@ fn python_with(test: &str, module: &str) -> Option<PathBuf> {
     }
 }
 
-const CYCLONEDX_CHECK: &str = "import sys
+pub(crate) const CYCLONEDX_CHECK: &str = "import sys
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 errors = JsonStrictValidator(SchemaVersion.V1_6).validate_str(open(sys.argv[1]).read())
@@ -247,14 +247,14 @@ if errors:
     sys.exit(1)
 ";
 
-const SPDX_CHECK: &str = "import sys
+pub(crate) const SPDX_CHECK: &str = "import sys
 from spdx_tools.spdx.clitools.pyspdxtools import main
 sys.argv = ['pyspdxtools', '-i', sys.argv[1]]
 main()
 ";
 
 /// Runs a peer check script on `path`; its output when it fails.
-fn peer_check(python: &Path, script: &str, path: &Path) -> Result<(), String> {
+pub(crate) fn peer_check(python: &Path, script: &str, path: &Path) -> Result<(), String> {
     let out = Command::new(python)
         .args(["-c", script])
         .arg(path)
