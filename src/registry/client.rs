@@ -288,6 +288,9 @@ impl HttpSettings {
         reqwest::Client::builder()
             .user_agent(concat!("wharf/", env!("CARGO_PKG_VERSION")))
             .timeout(self.timeout)
+            // Also per read, so that a layer download (which lifts the
+            // overall deadline) still fails when the transfer stalls.
+            .read_timeout(self.timeout)
             .connect_timeout(self.timeout.min(Duration::from_secs(10)))
             .redirect(reqwest::redirect::Policy::limited(5))
     }
@@ -654,6 +657,7 @@ impl RegistryClient {
             accept,
             body: None,
             push: false,
+            streaming: false,
         };
         self.send_req(state, repository, what, &req).await
     }
@@ -702,6 +706,9 @@ impl RegistryClient {
                     let mut builder = client
                         .request(req.method.clone(), req.url)
                         .header(ACCEPT, req.accept);
+                    if req.streaming {
+                        builder = builder.timeout(STREAMING_DEADLINE);
+                    }
                     if let Some((body, content_type)) = &req.body {
                         builder = builder
                             .header(CONTENT_TYPE, *content_type)
@@ -1048,7 +1055,14 @@ pub(super) struct Req<'a> {
     pub body: Option<(bytes::Bytes, &'a str)>,
     /// Ask for push access (`repository:NAME:pull,push`).
     pub push: bool,
+    /// A download of unbounded size (a layer): no overall deadline, only
+    /// the idle bound (no bytes for WHARF_HTTP_TIMEOUT) stops it.
+    pub streaming: bool,
 }
+
+/// The overall deadline of a streaming download: effectively none; the
+/// client's read timeout catches a stalled transfer.
+const STREAMING_DEADLINE: Duration = Duration::from_secs(24 * 3600);
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic elsewhere cannot leave these maps inconsistent: every write is a single insert.

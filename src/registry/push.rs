@@ -107,6 +107,7 @@ impl RegistryClient {
             accept: call.accept,
             body: call.body.clone(),
             push: call.push,
+            streaming: false,
         };
         self.send_req(&state, &repository, &call.what, &req).await
     }
@@ -175,6 +176,7 @@ impl RegistryClient {
             accept: "*/*",
             body: Some((bytes, "application/octet-stream")),
             push: true,
+            streaming: false,
         };
         let resp = self
             .send_req(&state, &repo.repository(), &what, &req)

@@ -21,8 +21,8 @@ impl RegistryClient {
     /// blob storage are followed). The request is retried like any other
     /// until the response starts; a body that breaks off is an error.
     ///
-    /// The whole download is bounded by the client's request timeout
-    /// (`WHARF_HTTP_TIMEOUT`, default 30 s).
+    /// A large layer may take as long as it takes; the download fails when
+    /// no bytes arrive for `WHARF_HTTP_TIMEOUT` (default 30 s).
     pub async fn open_blob(
         &self,
         repo: &Reference,
@@ -43,6 +43,7 @@ impl RegistryClient {
             accept: "*/*",
             body: None,
             push: false,
+            streaming: true,
         };
         let resp = self.send_req(&state, &repository, &what, &req).await?;
         Ok(BlobStream {

@@ -284,3 +284,52 @@ fn a_corrupted_layer_is_a_clear_error_and_writes_nothing() {
     assert!(out.stderr.contains("sha256:"), "{}", out.describe());
     assert!(!out_file.exists(), "nothing written");
 }
+
+/// A layer that takes longer to arrive than WHARF_HTTP_TIMEOUT, arriving
+/// steadily: read in full (the timeout bounds silence, not size).
+#[test]
+fn a_slow_but_steady_layer_download_is_not_cut_off() {
+    use crate::common::proxy::{Options, Proxy};
+    require_registry!();
+    let registry = Registry::start();
+    let dir = tempfile::tempdir().expect("dir");
+    // ~1 MiB that gzip cannot shrink.
+    let mut noise = Vec::with_capacity(1 << 20);
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    while noise.len() < 1 << 20 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        noise.extend_from_slice(&x.to_le_bytes());
+    }
+    let layer = Layer::gzip(&tar(&[
+        (
+            "etc/os-release".into(),
+            b"ID=debian\nVERSION_ID=\"12\"\n".to_vec(),
+        ),
+        ("opt/noise.bin".into(), noise),
+    ]));
+    let mut layout = OciLayout::new(&dir.path().join("layout"));
+    layout.add_image_with("v1", "linux", "amd64", "slow", &[layer]);
+    layout.push("v1", &registry, "slow/app", "v1");
+    // 64 KiB every 150 ms: the layer takes ~2.5 s, each piece well within 1 s.
+    let proxy = Proxy::with_options(
+        registry.host(),
+        Options {
+            throttle: Some((64 << 10, std::time::Duration::from_millis(150))),
+            ..Options::default()
+        },
+    );
+    let started = std::time::Instant::now();
+    let out = wharf()
+        .env("WHARF_HTTP_TIMEOUT", "1")
+        .args(["--insecure-registry", proxy.host(), "sbom"])
+        .arg(format!("{}/slow/app:v1", proxy.host()))
+        .run();
+    out.assert_ok();
+    assert!(
+        started.elapsed() > std::time::Duration::from_secs(2),
+        "the throttle did not slow the download, so this test proves nothing"
+    );
+    assert!(out.stderr.contains("(debian 12)"), "{}", out.describe());
+}

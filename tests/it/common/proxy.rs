@@ -67,6 +67,9 @@ pub struct Options {
     /// Drop `Docker-Content-Digest` from every response, as some registries
     /// and mirrors do: the client must GET the manifest and hash it.
     pub strip_digest_header: bool,
+    /// Send every forwarded response this many bytes at a time, pausing
+    /// this long between writes: a slow but steady link.
+    pub throttle: Option<(usize, std::time::Duration)>,
 }
 
 struct Shared {
@@ -331,7 +334,23 @@ fn handle(mut client: TcpStream, shared: &Shared) {
             } else {
                 response
             };
-            let _ = client.write_all(&response);
+            match shared.options.throttle {
+                Some((chunk, pause)) => {
+                    for part in response.chunks(chunk.max(1)) {
+                        if client
+                            .write_all(part)
+                            .and_then(|()| client.flush())
+                            .is_err()
+                        {
+                            break;
+                        }
+                        std::thread::sleep(pause);
+                    }
+                }
+                None => {
+                    let _ = client.write_all(&response);
+                }
+            }
         }
     }
     let _ = client.flush();
