@@ -20,6 +20,9 @@ use super::paths;
 use super::squash::{Entry, Kind, Limits, Note, Pending};
 use crate::Error;
 
+/// Largest zstd window accepted (log2 bytes).
+const ZSTD_WINDOW_LOG_MAX: u32 = 25;
+
 /// Notes kept per layer; more are only counted.
 const MAX_LAYER_NOTES: usize = 100;
 
@@ -222,7 +225,12 @@ pub(super) fn read<R: Read, C: Collector>(
         match blob.compression {
             Compression::None => ctx.tar(&mut raw),
             Compression::Gzip => ctx.tar(flate2::read::MultiGzDecoder::new(&mut raw)),
-            Compression::Zstd => match zstd::stream::read::Decoder::new(&mut raw) {
+            // The window is memory the decoder holds: 2^25 (32 MiB) is far
+            // above what image builders use (zstd level 3: 2^21) and keeps
+            // a hostile layer from taking the library's default 128 MiB.
+            Compression::Zstd => match zstd::stream::read::Decoder::new(&mut raw)
+                .and_then(|mut d| d.window_log_max(ZSTD_WINDOW_LOG_MAX).map(|()| d))
+            {
                 Ok(decoder) => ctx.tar(decoder),
                 Err(e) => Err(format!("cannot start the zstd decoder: {e}")),
             },

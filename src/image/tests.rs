@@ -569,6 +569,26 @@ fn zstd_layers_read() {
 }
 
 #[test]
+fn a_zstd_window_beyond_32_mib_is_refused() {
+    // A frame that asks the decoder for a 128 MiB window (--long=27).
+    let tar = Tar::new().file("a", &"x".repeat(1 << 20)).bytes();
+    let mut enc = zstd::stream::Encoder::new(Vec::new(), 3).unwrap();
+    enc.set_parameter(zstd::zstd_safe::CParameter::WindowLog(27))
+        .unwrap();
+    enc.set_pledged_src_size(None).unwrap();
+    std::io::Write::write_all(&mut enc, &tar).unwrap();
+    let zst = enc.finish().unwrap();
+    let err = squash_layers(
+        vec![LayerBlob::new(&zst[..], Compression::Zstd)],
+        &Grab::all(),
+        &Limits::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("memory"), "{err}");
+}
+
+#[test]
 fn long_names_and_pax_paths_are_read() {
     let long = format!("usr/share/{}/file", "d".repeat(150));
     let mut b = tar::Builder::new(Vec::new());
