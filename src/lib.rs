@@ -17,6 +17,7 @@ pub mod reference;
 pub mod registry;
 pub mod report;
 pub mod sbom;
+pub mod scan;
 pub mod sign;
 pub mod text;
 pub mod trust;

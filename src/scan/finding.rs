@@ -1,0 +1,99 @@
+//! What a scan found: findings are data (the gate and the reports read
+//! them); errors are for scans that could not be done.
+
+use serde::Serialize;
+
+/// Severity, most severe first (so `Ord` sorts critical first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Severity {
+    Critical,
+    High,
+    Medium,
+    Low,
+    /// No score, label or urgency that we can read: stays visible.
+    Unknown,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "CRITICAL",
+            Severity::High => "HIGH",
+            Severity::Medium => "MEDIUM",
+            Severity::Low => "LOW",
+            Severity::Unknown => "UNKNOWN",
+        }
+    }
+
+    /// From a CVSS base score (v3/v4 qualitative ratings; 0.0 is "none",
+    /// which we report as LOW rather than hide).
+    pub fn from_score(score: f64) -> Severity {
+        if score >= 9.0 {
+            Severity::Critical
+        } else if score >= 7.0 {
+            Severity::High
+        } else if score >= 4.0 {
+            Severity::Medium
+        } else {
+            Severity::Low
+        }
+    }
+}
+
+/// Where a finding's severity came from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rating {
+    pub severity: Severity,
+    /// The CVSS base score, when computed from a vector.
+    pub score: Option<f64>,
+    /// `CVSS_V4 <vector>`, `CVSS_V3 <vector>`, `GHSA label`, `Debian urgency`, or `none`.
+    pub source: String,
+}
+
+/// Why a finding does not count against the gate.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Suppression {
+    /// `ignore-file`, `vex`, `unfixed` (with --ignore-unfixed).
+    pub by: String,
+    pub reason: String,
+}
+
+/// One vulnerability record matching one installed package.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// The record's id (`CVE-…`, `GHSA-…`, `PYSEC-…`, `RUSTSEC-…`, `GO-…`, `DSA-…`).
+    pub id: String,
+    pub aliases: Vec<String>,
+    pub summary: Option<String>,
+    /// The package as installed (binary name for OS packages).
+    pub package: String,
+    /// The name the record matched (Debian source, Alpine origin, PEP 503 name).
+    pub matched_name: String,
+    /// The OSV ecosystem matched (`Debian:12`, `PyPI`, …).
+    pub ecosystem: String,
+    pub purl: String,
+    pub installed: String,
+    /// The lowest fixed version above the installed one, if any.
+    pub fixed: Option<String>,
+    pub severity: Severity,
+    pub score: Option<f64>,
+    pub severity_source: String,
+    /// Index of the layer the package came from.
+    pub layer: Option<usize>,
+    /// The file the package was found through.
+    pub found_at: Option<String>,
+    pub suppressed: Option<Suppression>,
+    pub references: Vec<String>,
+}
+
+/// A package whose version could not be compared with a record's ranges:
+/// reported as such, never silently "not vulnerable".
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Unparsable {
+    pub id: String,
+    pub package: String,
+    pub ecosystem: String,
+    pub installed: String,
+    pub why: String,
+}

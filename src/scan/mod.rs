@@ -1,0 +1,7 @@
+//! `wharf scan`: match what is inside an image against known
+//! vulnerabilities (OSV data, offline), report everything, and let only the
+//! chosen subset fail the build. Matching is by ecosystem and package name
+//! only — never by fuzzy names — with each ecosystem's own version order.
+
+pub mod finding;
+pub mod osv;
