@@ -4,4 +4,6 @@
 //! only — never by fuzzy names — with each ecosystem's own version order.
 
 pub mod finding;
+pub mod ignore;
+pub mod vex;
 pub mod osv;
