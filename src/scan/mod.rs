@@ -7,3 +7,4 @@ pub mod finding;
 pub mod ignore;
 pub mod vex;
 pub mod osv;
+pub mod sbom_input;
