@@ -147,23 +147,42 @@ pub enum SbomFormat {
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
+    /// The image: REG/REPO:TAG, REG/REPO@sha256:HEX, or oci:DIR[:TAG]
     pub image: Option<String>,
-    #[arg(long, value_name = "FILE")]
+    /// Scan this CycloneDX or SPDX JSON SBOM instead of an image
+    #[arg(long, value_name = "FILE", conflicts_with = "image")]
     pub sbom: Option<PathBuf>,
+    /// OSV data: a directory of records or osv.dev's all.zip (default: the
+    /// cache `wharf db import` fills)
     #[arg(long, value_name = "DIR|ZIP")]
     pub db: Option<PathBuf>,
-    #[arg(long = "fail-on", value_name = "SEVERITY")]
-    pub fail_on: Option<String>,
+    /// The lowest severity that fails the scan (exit 1); everything is
+    /// reported whatever this says. `low` fails on anything, unrated included
+    #[arg(long = "fail-on", value_name = "critical|high|medium|low|none", default_value = "critical")]
+    pub fail_on: String,
+    /// Findings with no fixed version do not fail the scan (still reported)
     #[arg(long = "ignore-unfixed")]
     pub ignore_unfixed: bool,
+    /// Accepted findings, each with a reason (default .wharfignore.yaml when present)
     #[arg(long = "ignore-file", value_name = "FILE")]
     pub ignore_file: Option<PathBuf>,
+    /// OpenVEX statements: not_affected/fixed suppress a finding
     #[arg(long, value_name = "FILE")]
     pub vex: Option<PathBuf>,
-    #[arg(long, value_name = "table|json|sarif|markdown")]
-    pub format: Option<String>,
+    #[arg(long, default_value = "table", value_name = "table|json|sarif|markdown|vuln-predicate")]
+    pub format: String,
+    /// Write the report here (atomically) instead of to stdout
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Data older than this is an error (exit 2): 7d, 48h
+    #[arg(long = "max-db-age", value_name = "AGE")]
+    pub max_db_age: Option<String>,
+    /// Data older than this earns a warning
+    #[arg(long = "db-age-warning", value_name = "AGE", default_value = "7d")]
+    pub db_age_warning: String,
+    /// From a multi-platform index, scan this platform's image (default linux/amd64)
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -45,3 +45,8 @@ pub fn error(err: &Error) {
 pub fn interactive() -> bool {
     console::Term::stderr().is_term() && std::env::var_os("CI").is_none()
 }
+
+/// Whether stdout is a terminal (colour in reports), and `NO_COLOR` unset.
+pub fn stdout_is_terminal() -> bool {
+    console::Term::stdout().is_term() && std::env::var_os("NO_COLOR").is_none()
+}

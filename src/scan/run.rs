@@ -1,0 +1,308 @@
+//! `wharf scan`: the inventory (from the image, or `--sbom`), the records
+//! that name its packages, the findings, what suppresses which, the gate,
+//! and the report.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::db::{Db, Source};
+use super::finding::{Finding, Severity, Suppression};
+use super::ignore::IgnoreFile;
+use super::matcher::{self, Verdict};
+use super::report::{self, DbSummary, Format, Gate, ScanReport};
+use super::vex::Vex;
+use crate::cli::ScanArgs;
+use crate::config::Global;
+use crate::registry::{ImageRef, Platform, RegistryClient};
+use crate::sbom::model::Inventory;
+use crate::{Error, Outcome, Result};
+
+/// Default age past which the data earns a warning.
+const WARN_AGE_DAYS: i64 = 7;
+
+/// `--fail-on` as a threshold: `None` never fails.
+fn threshold(flag: &str) -> Result<Option<Severity>> {
+    match flag.to_ascii_lowercase().as_str() {
+        "critical" => Ok(Some(Severity::Critical)),
+        "high" => Ok(Some(Severity::High)),
+        "medium" | "moderate" => Ok(Some(Severity::Medium)),
+        "low" => Ok(Some(Severity::Low)),
+        "none" => Ok(None),
+        other => Err(Error::Usage(format!(
+            "--fail-on {other:?}: use critical, high, medium, low or none"
+        ))),
+    }
+}
+
+/// Whether `severity` reaches the threshold. `low` means "anything",
+/// UNKNOWN included: a finding nobody rated is not a pass.
+pub fn fails(severity: Severity, threshold: Option<Severity>) -> bool {
+    match threshold {
+        None => false,
+        Some(Severity::Low) => true,
+        Some(t) => severity != Severity::Unknown && severity <= t,
+    }
+}
+
+/// `7d`, `48h`, `90` (days) as days.
+fn days(flag: &str, text: &str) -> Result<f64> {
+    let t = text.trim();
+    let (num, unit) = match t.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((i, _)) => (&t[..i], &t[i..]),
+        None => (t, "d"),
+    };
+    let n: f64 = num
+        .parse()
+        .map_err(|_| Error::Usage(format!("{flag} {text:?}: write a number of days (7d) or hours (48h)")))?;
+    match unit {
+        "d" => Ok(n),
+        "h" => Ok(n / 24.0),
+        "w" => Ok(n * 7.0),
+        _ => Err(Error::Usage(format!("{flag} {text:?}: the unit is d, h or w"))),
+    }
+}
+
+/// Runs `wharf scan`.
+pub fn run(global: &Global, args: &ScanArgs) -> Result<Outcome> {
+    let fail_on = threshold(&args.fail_on)?;
+    let format = Format::parse(&args.format)?;
+    let ignore = IgnoreFile::load(args.ignore_file.as_deref())?;
+    let vex = args.vex.as_deref().map(Vex::load).transpose()?;
+    let max_age = args.max_db_age.as_deref().map(|t| days("--max-db-age", t)).transpose()?;
+    let warn_age = days("--db-age-warning", &args.db_age_warning)?;
+
+    let db = Db::open(&Source::from_flag(args.db.as_deref())?)?;
+    let info = db.info();
+    let now = jiff::Timestamp::now();
+    let age_days = info.age(now).map(|d| d.as_secs_f64() / 86400.0);
+    if let (Some(max), Some(age)) = (max_age, age_days) {
+        if age > max {
+            return Err(Error::Usage(format!(
+                "the vulnerability data ({}) is {age:.0} days old, older than --max-db-age {max} days; \
+                 import fresh data with `wharf db import`",
+                info.source
+            )));
+        }
+    }
+    if age_days.is_some_and(|a| a > warn_age) {
+        crate::report::warn(&format!(
+            "the vulnerability data ({}) is {:.0} days old; findings published since are missing \
+             (import fresh data with `wharf db import`)",
+            info.source,
+            age_days.unwrap_or_default()
+        ));
+    }
+    if info.records == 0 {
+        crate::report::warn(&format!(
+            "the vulnerability data ({}) holds no records: nothing can be found",
+            info.source
+        ));
+    }
+
+    let (inventory, image, digest, image_purl) = match (&args.image, &args.sbom) {
+        (Some(image), None) => {
+            let image_ref = ImageRef::parse(image)?;
+            let platform = args
+                .platform
+                .as_deref()
+                .map(Platform::parse)
+                .transpose()
+                .map_err(|e| Error::Usage(format!("--platform: {e}")))?;
+            let client = RegistryClient::new(global).map_err(Error::Usage)?;
+            let found = crate::runtime()?.block_on(crate::sbom::inventory(
+                &client,
+                &image_ref,
+                platform.as_ref(),
+            ))?;
+            for note in &found.inventory.notes {
+                crate::report::warn(note);
+            }
+            let purl = crate::sbom::purl::image(&found.subject);
+            (
+                found.inventory,
+                Some(image.clone()),
+                Some(found.subject.digest),
+                Some(purl),
+            )
+        }
+        (None, Some(path)) => {
+            let (inventory, name, digest) = super::sbom_input::read(path)?;
+            (inventory, name, digest, None)
+        }
+        (Some(_), Some(_)) => {
+            return Err(Error::Usage(
+                "give an IMAGE or --sbom FILE, not both".into(),
+            ))
+        }
+        (None, None) => {
+            return Err(Error::Usage(
+                "what to scan: an IMAGE (REG/REPO:TAG, oci:DIR) or --sbom FILE".into(),
+            ))
+        }
+    };
+
+    for w in db.warnings() {
+        crate::report::warn(&w);
+    }
+    let started = jiff::Timestamp::now();
+    let (mut findings, informational, unparsable, skipped) = match_all(&db, &inventory)?;
+    for (why, n) in &skipped {
+        crate::report::warn(&format!("{n} package(s) not matched: {why}"));
+    }
+
+    // Suppressions: VEX statements, then the ignore file, then --ignore-unfixed.
+    let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+    for f in &mut findings {
+        if let Some(s) = vex.as_ref().and_then(|v| v.suppressing(f, image_purl.as_deref())) {
+            f.suppressed = Some(Suppression {
+                by: "vex".into(),
+                reason: s.describe(),
+            });
+        } else if let Some(e) = ignore.ignoring(f, today) {
+            f.suppressed = Some(Suppression {
+                by: "ignore-file".into(),
+                reason: format!("{} ({}:{})", e.reason, ignore.path.display(), e.line),
+            });
+        } else if args.ignore_unfixed && f.fixed.is_none() {
+            f.suppressed = Some(Suppression {
+                by: "unfixed".into(),
+                reason: "no fixed version yet (--ignore-unfixed)".into(),
+            });
+        }
+    }
+    let expired_ignores = ignore
+        .expired(today)
+        .iter()
+        .map(|e| format!("{}:{}: {}", ignore.path.display(), e.line, e.describe()))
+        .collect::<Vec<_>>();
+    for e in &expired_ignores {
+        crate::report::warn(&format!("expired ignore entry, no longer ignoring: {e}"));
+    }
+    let counted = findings
+        .iter()
+        .filter(|f| f.suppressed.is_none() && fails(f.severity, fail_on))
+        .count();
+    let report = ScanReport {
+        image,
+        digest,
+        db: DbSummary {
+            source: info.source.clone(),
+            records: info.records,
+            newest_modified: info.newest_modified.map(|t| t.to_string()),
+            age_days: age_days.map(|a| a.floor() as i64),
+        },
+        findings,
+        informational,
+        unparsable,
+        expired_ignores,
+        gate: Gate {
+            fail_on,
+            failed: counted > 0,
+            counted,
+        },
+        packages: inventory.packages.len(),
+        started: started.to_string(),
+        finished: jiff::Timestamp::now().to_string(),
+    };
+    let colour = args.output.is_none() && crate::report::stdout_is_terminal();
+    let text = report::render(&report, format, colour);
+    match &args.output {
+        Some(path) => crate::fsutil::write_file(path, text.as_bytes())
+            .map_err(|e| Error::file(path, format!("cannot write the report: {e}")))?,
+        None => crate::report::out(text.trim_end()),
+    }
+    Ok(if report.gate.failed {
+        Outcome::PolicyNo
+    } else {
+        Outcome::Ok
+    })
+}
+
+type Matched = (
+    Vec<Finding>,
+    Vec<Finding>,
+    Vec<super::finding::Unparsable>,
+    BTreeMap<String, usize>,
+);
+
+/// Every (record, package) pair that matches; informational records apart.
+pub fn match_all(db: &Db, inventory: &Inventory) -> Result<Matched> {
+    let distro = inventory.distro.as_ref();
+    let mut findings = Vec::new();
+    let mut informational = Vec::new();
+    let mut unparsable = Vec::new();
+    let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
+    let mut cache: BTreeMap<(String, String), Vec<super::osv::Record>> = BTreeMap::new();
+    let mut seen: BTreeSet<(String, String, String, String)> = BTreeSet::new();
+    for pkg in &inventory.packages {
+        let target = match matcher::target(pkg, distro) {
+            Ok(t) => t,
+            Err(why) => {
+                *skipped.entry(why).or_default() += 1;
+                continue;
+            }
+        };
+        let key = (target.ecosystem.clone(), target.name.clone());
+        if !cache.contains_key(&key) {
+            let records = db.records(&target.ecosystem, &target.name)?;
+            cache.insert(key.clone(), records);
+        }
+        let purl = crate::sbom::purl::package(pkg, distro);
+        for record in cache.get(&key).into_iter().flatten() {
+            // One finding per record and installed package, however many
+            // of the record's entries match.
+            let id = (record.id.clone(), pkg.name.clone(), pkg.version.clone(), pkg.found_at.clone());
+            if seen.contains(&id) {
+                continue;
+            }
+            match matcher::evaluate(record, &target) {
+                Verdict::NotAffected => {}
+                Verdict::Unparsable(why) => {
+                    seen.insert(id);
+                    unparsable.push(matcher::unparsable(record, pkg, &target, why));
+                }
+                Verdict::Affected { fixed, affected } => {
+                    seen.insert(id);
+                    let rating = super::severity::rate(record, &affected);
+                    let mut f = matcher::finding(record, pkg, &target, purl.clone(), fixed, rating);
+                    match matcher::informational(record) {
+                        Some(kind) => {
+                            f.summary = Some(match &f.summary {
+                                Some(s) => format!("{kind}: {s}"),
+                                None => kind,
+                            });
+                            informational.push(f);
+                        }
+                        None => findings.push(f),
+                    }
+                }
+            }
+        }
+    }
+    Ok((findings, informational, unparsable, skipped))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_gate_counts_what_reaches_the_threshold() {
+        use Severity::*;
+        assert!(fails(Critical, Some(Critical)));
+        assert!(!fails(High, Some(Critical)));
+        assert!(fails(High, Some(High)) && fails(Critical, Some(High)));
+        assert!(!fails(Unknown, Some(Medium)), "unknown is not medium");
+        assert!(fails(Unknown, Some(Low)), "low means anything");
+        assert!(!fails(Critical, None));
+        assert!(threshold("bogus").is_err());
+    }
+
+    #[test]
+    fn ages_parse() {
+        assert_eq!(days("x", "7d").unwrap(), 7.0);
+        assert_eq!(days("x", "48h").unwrap(), 2.0);
+        assert_eq!(days("x", "3").unwrap(), 3.0);
+        assert!(days("x", "soon").is_err());
+        assert!(days("x", "3y").is_err());
+    }
+}
