@@ -5,6 +5,7 @@
 
 pub mod finding;
 pub mod ignore;
-pub mod vex;
 pub mod osv;
 pub mod sbom_input;
+pub mod severity;
+pub mod vex;
