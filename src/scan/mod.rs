@@ -6,6 +6,7 @@
 pub mod finding;
 pub mod ignore;
 pub mod osv;
+pub mod report;
 pub mod sbom_input;
 pub mod severity;
 pub mod vex;

@@ -16,5 +16,6 @@ mod pin;
 mod registry;
 mod sbom;
 mod sbom_writers;
+mod scan_reports;
 mod sign;
 mod verify_blob;
