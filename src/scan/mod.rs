@@ -5,3 +5,4 @@
 
 pub mod finding;
 pub mod osv;
+pub mod version;
