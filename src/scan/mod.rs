@@ -9,4 +9,5 @@ pub mod osv;
 pub mod report;
 pub mod sbom_input;
 pub mod severity;
+pub mod version;
 pub mod vex;
