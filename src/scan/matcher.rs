@@ -40,7 +40,9 @@ pub fn target(pkg: &Package, distro: Option<&Distro>) -> Result<Target, Skip> {
     };
     match pkg.ecosystem {
         Ecosystem::Deb => {
-            let distro = distro.ok_or("deb packages in an image without an os-release: no Debian release to match")?;
+            let distro = distro.ok_or(
+                "deb packages in an image without an os-release: no Debian release to match",
+            )?;
             let ecosystem = match distro.id.as_str() {
                 "debian" => {
                     let major = distro
@@ -48,7 +50,9 @@ pub fn target(pkg: &Package, distro: Option<&Distro>) -> Result<Target, Skip> {
                         .as_deref()
                         .and_then(|v| v.split('.').next())
                         .filter(|m| !m.is_empty())
-                        .ok_or("a Debian image without VERSION_ID (testing/sid): no release to match")?;
+                        .ok_or(
+                            "a Debian image without VERSION_ID (testing/sid): no release to match",
+                        )?;
                     format!("Debian:{major}")
                 }
                 "ubuntu" => format!(
@@ -60,7 +64,10 @@ pub fn target(pkg: &Package, distro: Option<&Distro>) -> Result<Target, Skip> {
             // Records are about source packages and their versions; a binNMU
             // (5.2.15-2+b8) is the source version 5.2.15-2 rebuilt.
             let name = pkg.source_name.clone().unwrap_or_else(|| pkg.name.clone());
-            let version = pkg.source_version.clone().unwrap_or_else(|| pkg.version.clone());
+            let version = pkg
+                .source_version
+                .clone()
+                .unwrap_or_else(|| pkg.version.clone());
             target(ecosystem, name, version)
         }
         Ecosystem::Apk => {
@@ -104,7 +111,11 @@ pub fn target(pkg: &Package, distro: Option<&Distro>) -> Result<Target, Skip> {
             };
             target(ecosystem, name, version)
         }
-        Ecosystem::PyPI => target("PyPI".into(), crate::sbom::purl::pep503(&pkg.name), pkg.version.clone()),
+        Ecosystem::PyPI => target(
+            "PyPI".into(),
+            crate::sbom::purl::pep503(&pkg.name),
+            pkg.version.clone(),
+        ),
         Ecosystem::Npm => {
             let name = match &pkg.namespace {
                 Some(scope) => format!("@{}/{}", scope.trim_start_matches('@'), pkg.name),
@@ -143,7 +154,10 @@ pub fn target(pkg: &Package, distro: Option<&Distro>) -> Result<Target, Skip> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
     /// Affected; the lowest fixed version above the installed one, if any.
-    Affected { fixed: Option<String>, affected: Affected },
+    Affected {
+        fixed: Option<String>,
+        affected: Box<Affected>,
+    },
     NotAffected,
     /// The installed version or a version in the record does not parse.
     Unparsable(String),
@@ -167,12 +181,11 @@ pub fn evaluate(record: &Record, target: &Target) -> Verdict {
             continue;
         }
         if affected.versions.iter().any(|v| {
-            v == &target.version
-                || Version::parse(target.scheme, v).is_ok_and(|p| p == installed)
+            v == &target.version || Version::parse(target.scheme, v).is_ok_and(|p| p == installed)
         }) {
             return Verdict::Affected {
                 fixed: lowest_fixed_above(affected, &installed, target.scheme),
-                affected: affected.clone(),
+                affected: Box::new(affected.clone()),
             };
         }
         for range in &affected.ranges {
@@ -183,7 +196,7 @@ pub fn evaluate(record: &Record, target: &Target) -> Verdict {
                 Ok(true) => {
                     return Verdict::Affected {
                         fixed: lowest_fixed_above(affected, &installed, target.scheme),
-                        affected: affected.clone(),
+                        affected: Box::new(affected.clone()),
                     }
                 }
                 Ok(false) => {}
@@ -322,5 +335,183 @@ pub fn unparsable(record: &Record, pkg: &Package, target: &Target, why: String) 
         ecosystem: target.ecosystem.clone(),
         installed: target.version.clone(),
         why,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::osv::{Package as OsvPackage, Range};
+
+    fn record(eco: &str, name: &str, ranges: Vec<Vec<(&str, &str)>>, versions: &[&str]) -> Record {
+        Record {
+            id: "TEST-1".into(),
+            aliases: vec![],
+            related: vec![],
+            summary: None,
+            details: None,
+            modified: None,
+            published: None,
+            withdrawn: None,
+            severity: vec![],
+            affected: vec![Affected {
+                package: Some(OsvPackage {
+                    ecosystem: eco.into(),
+                    name: name.into(),
+                    purl: None,
+                }),
+                severity: vec![],
+                ranges: ranges
+                    .into_iter()
+                    .map(|events| Range {
+                        kind: "ECOSYSTEM".into(),
+                        repo: None,
+                        events: events
+                            .into_iter()
+                            .map(|(k, v)| {
+                                let mut e = Event::default();
+                                let v = Some(v.to_string());
+                                match k {
+                                    "introduced" => e.introduced = v,
+                                    "fixed" => e.fixed = v,
+                                    "last_affected" => e.last_affected = v,
+                                    _ => e.limit = v,
+                                }
+                                e
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+                versions: versions.iter().map(|v| v.to_string()).collect(),
+                ecosystem_specific: None,
+                database_specific: None,
+            }],
+            references: vec![],
+            database_specific: None,
+        }
+    }
+
+    fn pypi(version: &str) -> Target {
+        Target {
+            ecosystem: "PyPI".into(),
+            name: "requests".into(),
+            version: version.into(),
+            scheme: Scheme::Pep440,
+        }
+    }
+
+    fn verdict(r: &Record, t: &Target) -> Option<Option<String>> {
+        match evaluate(r, t) {
+            Verdict::Affected { fixed, .. } => Some(fixed),
+            Verdict::NotAffected => None,
+            Verdict::Unparsable(why) => panic!("unparsable: {why}"),
+        }
+    }
+
+    #[test]
+    fn ranges_follow_the_osv_rules() {
+        // Two ranges: [0, 2.20) and [2.25, 2.31]; last_affected is inclusive.
+        let r = record(
+            "PyPI",
+            "Requests",
+            vec![
+                vec![("introduced", "0"), ("fixed", "2.20.0")],
+                vec![("introduced", "2.25.0"), ("last_affected", "2.31.0")],
+            ],
+            &[],
+        );
+        assert_eq!(verdict(&r, &pypi("2.19.1")), Some(Some("2.20.0".into())));
+        assert_eq!(verdict(&r, &pypi("2.20.0")), None, "fixed is not affected");
+        assert_eq!(verdict(&r, &pypi("2.24.0")), None, "between the ranges");
+        assert_eq!(verdict(&r, &pypi("2.31.0")), Some(None), "last_affected is");
+        assert_eq!(verdict(&r, &pypi("2.31.1")), None);
+        // Names by PEP 503; ecosystems exactly.
+        let mut other = pypi("2.19.1");
+        other.ecosystem = "npm".into();
+        assert_eq!(verdict(&r, &other), None);
+    }
+
+    #[test]
+    fn explicit_versions_limits_and_withdrawn_records() {
+        let r = record("PyPI", "requests", vec![], &["2.0.0", "2.1"]);
+        assert!(
+            verdict(&r, &pypi("2.0")).is_some(),
+            "2.0 == 2.0.0 in PEP 440"
+        );
+        assert!(verdict(&r, &pypi("2.2")).is_none());
+        let r = record(
+            "PyPI",
+            "requests",
+            vec![vec![("introduced", "1.0"), ("limit", "1.5")]],
+            &[],
+        );
+        assert!(verdict(&r, &pypi("1.4")).is_some());
+        assert!(verdict(&r, &pypi("1.5")).is_none());
+        let mut w = record("PyPI", "requests", vec![vec![("introduced", "0")]], &[]);
+        assert!(verdict(&w, &pypi("1.0")).is_some());
+        w.withdrawn = Some("2026-01-01T00:00:00Z".into());
+        assert!(verdict(&w, &pypi("1.0")).is_none());
+    }
+
+    #[test]
+    fn unparsable_versions_are_never_not_affected() {
+        let r = record(
+            "PyPI",
+            "requests",
+            vec![vec![("introduced", "0"), ("fixed", "2.0")]],
+            &[],
+        );
+        assert!(matches!(
+            evaluate(&r, &pypi("not!a!version")),
+            Verdict::Unparsable(_)
+        ));
+        let r = record(
+            "PyPI",
+            "requests",
+            vec![vec![("introduced", "0"), ("fixed", "what?")]],
+            &[],
+        );
+        assert!(matches!(evaluate(&r, &pypi("1.0")), Verdict::Unparsable(_)));
+    }
+
+    #[test]
+    fn targets_per_ecosystem() {
+        let debian = Distro {
+            id: "debian".into(),
+            version_id: Some("12".into()),
+            ..Distro::default()
+        };
+        let mut bash = Package::new(Ecosystem::Deb, "libssl3", "3.0.11-1~deb12u2+b1", "/s", 0);
+        bash.source_name = Some("openssl".into());
+        bash.source_version = Some("3.0.11-1~deb12u2".into());
+        let t = target(&bash, Some(&debian)).unwrap();
+        assert_eq!(
+            (t.ecosystem.as_str(), t.name.as_str(), t.version.as_str()),
+            ("Debian:12", "openssl", "3.0.11-1~deb12u2")
+        );
+        assert!(target(&bash, None).is_err());
+        let alpine = Distro {
+            id: "alpine".into(),
+            version_id: Some("3.20.3".into()),
+            ..Distro::default()
+        };
+        let mut musl = Package::new(Ecosystem::Apk, "musl-utils", "1.2.5-r0", "/db", 0);
+        musl.source_name = Some("musl".into());
+        let t = target(&musl, Some(&alpine)).unwrap();
+        assert_eq!(
+            (t.ecosystem.as_str(), t.name.as_str()),
+            ("Alpine:v3.20", "musl")
+        );
+        let py = Package::new(Ecosystem::PyPI, "Zope.Interface", "5.0", "/m", 0);
+        assert_eq!(target(&py, None).unwrap().name, "zope-interface");
+        let go = Package::new(Ecosystem::Golang, "stdlib", "1.22.5", "/bin/x", 0);
+        assert_eq!(target(&go, None).unwrap().version, "v1.22.5");
+        let mut jar = Package::new(Ecosystem::Maven, "log4j-core", "2.14.1", "/a.jar", 0);
+        assert!(target(&jar, None).is_err(), "no group, no match");
+        jar.namespace = Some("org.apache.logging.log4j".into());
+        assert_eq!(
+            target(&jar, None).unwrap().name,
+            "org.apache.logging.log4j:log4j-core"
+        );
     }
 }

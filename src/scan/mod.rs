@@ -5,6 +5,7 @@
 
 pub mod finding;
 pub mod ignore;
+pub mod matcher;
 pub mod osv;
 pub mod report;
 pub mod sbom_input;
