@@ -193,10 +193,23 @@ pub struct DbArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum DbCommand {
-    /// Import OSV records (a directory or osv.dev's all.zip) into the local cache
-    Import { paths: Vec<PathBuf> },
-    /// Counts per ecosystem and the data's age
-    Status,
+    /// Import OSV records into the local cache ($WHARF_CACHE_DIR, else
+    /// $XDG_CACHE_HOME/wharf, else ~/.cache/wharf). Records with an id
+    /// already there replace it when at least as new; the others stay
+    Import {
+        /// Directories of OSV JSON records, .json records, or osv.dev's
+        /// per-ecosystem all.zip
+        #[arg(value_name = "FILE|DIR", required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Counts per ecosystem and the data's age (from the newest record's `modified`)
+    Status {
+        /// Describe this directory or zip instead of the imported cache
+        #[arg(long, value_name = "DIR|ZIP")]
+        db: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+        format: TextOrJson,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 //! chosen subset fail the build. Matching is by ecosystem and package name
 //! only — never by fuzzy names — with each ecosystem's own version order.
 
+pub mod db;
 pub mod finding;
 pub mod ignore;
 pub mod matcher;

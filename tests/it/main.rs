@@ -11,6 +11,7 @@
 mod common;
 
 mod attest;
+mod db;
 mod image;
 mod pin;
 mod registry;

@@ -1,0 +1,230 @@
+//! Unit tests of the db over small records written here; the real data
+//! (`/work/shared/osv`) is exercised by the integration tests.
+
+use std::path::Path;
+
+use super::*;
+
+fn record(id: &str, modified: &str, packages: &[(&str, &str)]) -> String {
+    let affected: Vec<_> = packages
+        .iter()
+        .map(|(e, n)| serde_json::json!({"package": {"ecosystem": e, "name": n}}))
+        .collect();
+    serde_json::json!({"id": id, "modified": modified, "affected": affected}).to_string()
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
+fn ids(records: &[Record]) -> Vec<&str> {
+    records.iter().map(|r| r.id.as_str()).collect()
+}
+
+fn sample(dir: &Path) {
+    write(
+        dir,
+        "A.json",
+        &record("A", "2024-01-01T00:00:00Z", &[("PyPI", "Django")]),
+    );
+    write(
+        dir,
+        "B.json",
+        &record(
+            "B",
+            "2024-03-01T00:00:00Z",
+            &[("PyPI", "django"), ("Debian:12", "python-django")],
+        ),
+    );
+    write(
+        dir,
+        "C.json",
+        &record(
+            "C",
+            "2023-01-01T00:00:00Z",
+            &[("Debian:11", "python-django")],
+        ),
+    );
+    write(dir, "bad.json", "{\"id\": ");
+    write(dir, "noid.json", "{\"modified\": \"2024-01-01T00:00:00Z\"}");
+    write(dir, "README.md", "not a record");
+}
+
+#[test]
+fn dir_source_indexes_and_looks_up() {
+    let dir = tempfile::tempdir().unwrap();
+    sample(dir.path());
+    let db = Db::open(&Source::Dir(dir.path().to_path_buf())).unwrap();
+    assert_eq!(ids(&db.records("PyPI", "DJANGO").unwrap()), ["A", "B"]);
+    assert_eq!(ids(&db.records("PyPI", "django").unwrap()), ["A", "B"]);
+    assert_eq!(
+        ids(&db.records("Debian:12", "python-django").unwrap()),
+        ["B"]
+    );
+    assert_eq!(
+        ids(&db.records("Debian:11", "python-django").unwrap()),
+        ["C"]
+    );
+    assert!(db.records("Debian:12", "Python-Django").unwrap().is_empty());
+    assert!(db.records("npm", "django").unwrap().is_empty());
+    let info = db.info();
+    assert_eq!(info.records, 3);
+    assert_eq!(info.per_ecosystem["PyPI"], 2);
+    assert_eq!(info.per_ecosystem["Debian:12"], 1);
+    assert_eq!(info.skipped, 2);
+    let warnings = db.warnings().join("\n");
+    assert!(
+        warnings.contains("bad.json: not an OSV record"),
+        "{warnings}"
+    );
+    assert!(warnings.contains("noid.json: not an OSV record: missing field `id`"));
+    assert_eq!(
+        info.newest_modified,
+        Some("2024-03-01T00:00:00Z".parse().unwrap())
+    );
+    let age = info.age("2024-03-11T00:00:00Z".parse().unwrap()).unwrap();
+    assert_eq!(age.as_secs(), 10 * 86_400);
+}
+
+#[test]
+fn a_record_that_goes_bad_after_open_is_skipped_and_warned() {
+    let dir = tempfile::tempdir().unwrap();
+    sample(dir.path());
+    let db = Db::open(&Source::Dir(dir.path().to_path_buf())).unwrap();
+    write(dir.path(), "A.json", "[]");
+    assert_eq!(ids(&db.records("PyPI", "django").unwrap()), ["B"]);
+    assert_eq!(db.info().skipped, 3);
+}
+
+#[test]
+fn oversized_records_are_corrupt_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = std::fs::File::create(dir.path().join("BIG.json")).unwrap();
+    big.set_len(read::MAX_RECORD_BYTES + 1).unwrap();
+    let db = Db::open(&Source::Dir(dir.path().to_path_buf())).unwrap();
+    assert_eq!(db.info().records, 0);
+    assert!(db.warnings()[0].contains("larger than any OSV record"));
+}
+
+#[test]
+fn cache_import_merges_newest_wins_and_keeps_others() {
+    let root = tempfile::tempdir().unwrap();
+    let one = tempfile::tempdir().unwrap();
+    sample(one.path());
+    let summary = import(&[one.path().to_path_buf()], root.path()).unwrap();
+    assert_eq!((summary.added, summary.total), (3, 3));
+    assert_eq!(summary.warnings.len(), 2);
+
+    let two = tempfile::tempdir().unwrap();
+    // A newer A (now about flask), an older B (ignored), a new D.
+    write(
+        two.path(),
+        "A.json",
+        &record("A", "2025-01-01T00:00:00Z", &[("PyPI", "flask")]),
+    );
+    write(
+        two.path(),
+        "B.json",
+        &record("B", "2020-01-01T00:00:00Z", &[("PyPI", "requests")]),
+    );
+    write(
+        two.path(),
+        "D.json",
+        &record("D", "2024-05-01T00:00:00Z", &[("crates.io", "Foo_bar")]),
+    );
+    let summary = import(&[two.path().to_path_buf()], root.path()).unwrap();
+    assert_eq!(
+        (
+            summary.added,
+            summary.replaced,
+            summary.kept_newer,
+            summary.total
+        ),
+        (1, 1, 1, 4)
+    );
+
+    let db = Db::open(&Source::Cache(root.path().to_path_buf())).unwrap();
+    assert_eq!(ids(&db.records("PyPI", "Django").unwrap()), ["B"]);
+    assert_eq!(ids(&db.records("PyPI", "Flask").unwrap()), ["A"]);
+    assert!(db.records("PyPI", "requests").unwrap().is_empty());
+    assert_eq!(ids(&db.records("crates.io", "Foo_bar").unwrap()), ["D"]);
+    assert!(db.records("crates.io", "foo-bar").unwrap().is_empty());
+    let info = db.info();
+    assert_eq!(info.records, 4);
+    assert_eq!(info.skipped, 2, "the first source's skips are remembered");
+    assert!(info.imported_at.is_some());
+    assert_eq!(
+        info.newest_modified,
+        Some("2025-01-01T00:00:00Z".parse().unwrap())
+    );
+    // Only the live generation and the one before it remain.
+    let gens = std::fs::read_dir(root.path().join("osv"))
+        .unwrap()
+        .filter(|e| {
+            let e = e.as_ref().unwrap();
+            e.file_name().to_string_lossy().starts_with("gen-")
+        })
+        .count();
+    assert_eq!(gens, 2);
+}
+
+#[test]
+fn a_failed_import_leaves_the_cache_as_it_was() {
+    let root = tempfile::tempdir().unwrap();
+    let one = tempfile::tempdir().unwrap();
+    sample(one.path());
+    import(&[one.path().to_path_buf()], root.path()).unwrap();
+    let before = std::fs::read(root.path().join("osv/CURRENT")).unwrap();
+
+    let two = tempfile::tempdir().unwrap();
+    write(
+        two.path(),
+        "A.json",
+        &record("A", "2030-01-01T00:00:00Z", &[("PyPI", "flask")]),
+    );
+    std::os::unix::fs::symlink(two.path().join("gone"), two.path().join("Z.json")).unwrap();
+    let err = import(&[two.path().to_path_buf()], root.path()).unwrap_err();
+    assert!(err.to_string().contains("Z.json"), "{err}");
+
+    assert_eq!(
+        std::fs::read(root.path().join("osv/CURRENT")).unwrap(),
+        before
+    );
+    let db = Db::open(&Source::Cache(root.path().to_path_buf())).unwrap();
+    assert_eq!(ids(&db.records("PyPI", "django").unwrap()), ["A", "B"]);
+    let leftovers: Vec<_> = std::fs::read_dir(root.path().join("osv"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn an_empty_cache_says_how_to_fill_it() {
+    let root = tempfile::tempdir().unwrap();
+    let err = Db::open(&Source::Cache(root.path().to_path_buf()))
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("wharf db import"), "{err}");
+}
+
+#[test]
+fn from_flag_picks_zip_by_extension() {
+    assert_eq!(
+        Source::from_flag(Some(Path::new("x/all.ZIP"))).unwrap(),
+        Source::Zip("x/all.ZIP".into())
+    );
+    assert_eq!(
+        Source::from_flag(Some(Path::new("x/osv"))).unwrap(),
+        Source::Dir("x/osv".into())
+    );
+}
+
+#[test]
+fn thousands_separators() {
+    assert_eq!(thousands(0), "0");
+    assert_eq!(thousands(999), "999");
+    assert_eq!(thousands(1000), "1,000");
+    assert_eq!(thousands(1234567), "1,234,567");
+}
