@@ -158,7 +158,11 @@ pub struct ScanArgs {
     pub db: Option<PathBuf>,
     /// The lowest severity that fails the scan (exit 1); everything is
     /// reported whatever this says. `low` fails on anything, unrated included
-    #[arg(long = "fail-on", value_name = "critical|high|medium|low|none", default_value = "critical")]
+    #[arg(
+        long = "fail-on",
+        value_name = "critical|high|medium|low|none",
+        default_value = "critical"
+    )]
     pub fail_on: String,
     /// Findings with no fixed version do not fail the scan (still reported)
     #[arg(long = "ignore-unfixed")]
@@ -169,7 +173,11 @@ pub struct ScanArgs {
     /// OpenVEX statements: not_affected/fixed suppress a finding
     #[arg(long, value_name = "FILE")]
     pub vex: Option<PathBuf>,
-    #[arg(long, default_value = "table", value_name = "table|json|sarif|markdown|vuln-predicate")]
+    #[arg(
+        long,
+        default_value = "table",
+        value_name = "table|json|sarif|markdown|vuln-predicate"
+    )]
     pub format: String,
     /// Write the report here (atomically) instead of to stdout
     #[arg(short = 'o', long = "output", value_name = "FILE")]

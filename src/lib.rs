@@ -56,7 +56,7 @@ pub fn run(cli: cli::Cli) -> Result<Outcome> {
         }
         Command::Lint(_) => Err(Error::NotBuilt("lint")),
         Command::Sbom(args) => sbom::run(&global, &args),
-        Command::Scan(_) => Err(Error::NotBuilt("scan")),
+        Command::Scan(args) => scan::run::run(&global, &args),
         Command::Db(args) => scan::db::run(&args),
         Command::Sign(args) => sign::image::run(&global, &args),
         Command::Attest(args) => attest::run(&global, &args),

@@ -9,6 +9,7 @@ pub mod ignore;
 pub mod matcher;
 pub mod osv;
 pub mod report;
+pub mod run;
 pub mod sbom_input;
 pub mod severity;
 pub mod version;

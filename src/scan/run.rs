@@ -16,9 +16,6 @@ use crate::registry::{ImageRef, Platform, RegistryClient};
 use crate::sbom::model::Inventory;
 use crate::{Error, Outcome, Result};
 
-/// Default age past which the data earns a warning.
-const WARN_AGE_DAYS: i64 = 7;
-
 /// `--fail-on` as a threshold: `None` never fails.
 fn threshold(flag: &str) -> Result<Option<Severity>> {
     match flag.to_ascii_lowercase().as_str() {
@@ -50,24 +47,35 @@ fn days(flag: &str, text: &str) -> Result<f64> {
         Some((i, _)) => (&t[..i], &t[i..]),
         None => (t, "d"),
     };
-    let n: f64 = num
-        .parse()
-        .map_err(|_| Error::Usage(format!("{flag} {text:?}: write a number of days (7d) or hours (48h)")))?;
+    let n: f64 = num.parse().map_err(|_| {
+        Error::Usage(format!(
+            "{flag} {text:?}: write a number of days (7d) or hours (48h)"
+        ))
+    })?;
     match unit {
         "d" => Ok(n),
         "h" => Ok(n / 24.0),
         "w" => Ok(n * 7.0),
-        _ => Err(Error::Usage(format!("{flag} {text:?}: the unit is d, h or w"))),
+        _ => Err(Error::Usage(format!(
+            "{flag} {text:?}: the unit is d, h or w"
+        ))),
     }
 }
 
 /// Runs `wharf scan`.
 pub fn run(global: &Global, args: &ScanArgs) -> Result<Outcome> {
     let fail_on = threshold(&args.fail_on)?;
-    let format = Format::parse(&args.format)?;
+    let format: Format = args
+        .format
+        .parse()
+        .map_err(|e| Error::Usage(format!("--format: {e}")))?;
     let ignore = IgnoreFile::load(args.ignore_file.as_deref())?;
     let vex = args.vex.as_deref().map(Vex::load).transpose()?;
-    let max_age = args.max_db_age.as_deref().map(|t| days("--max-db-age", t)).transpose()?;
+    let max_age = args
+        .max_db_age
+        .as_deref()
+        .map(|t| days("--max-db-age", t))
+        .transpose()?;
     let warn_age = days("--db-age-warning", &args.db_age_warning)?;
 
     let db = Db::open(&Source::from_flag(args.db.as_deref())?)?;
@@ -152,7 +160,10 @@ pub fn run(global: &Global, args: &ScanArgs) -> Result<Outcome> {
     // Suppressions: VEX statements, then the ignore file, then --ignore-unfixed.
     let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
     for f in &mut findings {
-        if let Some(s) = vex.as_ref().and_then(|v| v.suppressing(f, image_purl.as_deref())) {
+        if let Some(s) = vex
+            .as_ref()
+            .and_then(|v| v.suppressing(f, image_purl.as_deref()))
+        {
             f.suppressed = Some(Suppression {
                 by: "vex".into(),
                 reason: s.describe(),
@@ -188,7 +199,7 @@ pub fn run(global: &Global, args: &ScanArgs) -> Result<Outcome> {
             source: info.source.clone(),
             records: info.records,
             newest_modified: info.newest_modified.map(|t| t.to_string()),
-            age_days: age_days.map(|a| a.floor() as i64),
+            age_days: age_days.map(|a| a.max(0.0).floor() as u64),
         },
         findings,
         informational,
@@ -197,11 +208,11 @@ pub fn run(global: &Global, args: &ScanArgs) -> Result<Outcome> {
         gate: Gate {
             fail_on,
             failed: counted > 0,
-            counted,
+            counting: counted,
         },
         packages: inventory.packages.len(),
-        started: started.to_string(),
-        finished: jiff::Timestamp::now().to_string(),
+        started,
+        finished: jiff::Timestamp::now(),
     };
     let colour = args.output.is_none() && crate::report::stdout_is_terminal();
     let text = report::render(&report, format, colour);
@@ -250,7 +261,12 @@ pub fn match_all(db: &Db, inventory: &Inventory) -> Result<Matched> {
         for record in cache.get(&key).into_iter().flatten() {
             // One finding per record and installed package, however many
             // of the record's entries match.
-            let id = (record.id.clone(), pkg.name.clone(), pkg.version.clone(), pkg.found_at.clone());
+            let id = (
+                record.id.clone(),
+                pkg.name.clone(),
+                pkg.version.clone(),
+                pkg.found_at.clone(),
+            );
             if seen.contains(&id) {
                 continue;
             }

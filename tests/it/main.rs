@@ -16,6 +16,7 @@ mod image;
 mod pin;
 mod registry;
 mod sbom;
+mod scan;
 mod sbom_writers;
 mod scan_reports;
 mod sign;
