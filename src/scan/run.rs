@@ -85,9 +85,10 @@ pub fn run(global: &Global, args: &ScanArgs) -> Result<Outcome> {
     if let (Some(max), Some(age)) = (max_age, age_days) {
         if age > max {
             return Err(Error::Usage(format!(
-                "the vulnerability data ({}) is {age:.0} days old, older than --max-db-age {max} days; \
+                "the vulnerability data ({}) is {:.0} days old, older than --max-db-age {max} days; \
                  import fresh data with `wharf db import`",
-                info.source
+                info.source,
+                age.floor()
             )));
         }
     }
@@ -96,7 +97,7 @@ pub fn run(global: &Global, args: &ScanArgs) -> Result<Outcome> {
             "the vulnerability data ({}) is {:.0} days old; findings published since are missing \
              (import fresh data with `wharf db import`)",
             info.source,
-            age_days.unwrap_or_default()
+            age_days.unwrap_or_default().floor()
         ));
     }
     if info.records == 0 {
