@@ -288,14 +288,15 @@ fn lowest_fixed_above(affected: &Affected, installed: &Version, scheme: Scheme) 
 }
 
 /// Whether the record is RustSec-style informational (unmaintained,
-/// unsound, notice): reported apart, not as a vulnerability.
-pub fn informational(record: &Record) -> Option<String> {
-    record
-        .database_specific
-        .as_ref()
-        .and_then(|d| d.get("informational"))
-        .and_then(|v| v.as_str())
-        .map(str::to_string)
+/// unsound, notice): reported apart, not as a vulnerability. RustSec puts
+/// the flag on the affected entry; a record-level one counts too.
+pub fn informational(record: &Record, affected: &Affected) -> Option<String> {
+    let flag = |v: Option<&serde_json::Value>| {
+        v.and_then(|d| d.get("informational"))
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    flag(affected.database_specific.as_ref()).or_else(|| flag(record.database_specific.as_ref()))
 }
 
 /// Builds the finding for an affected package.
@@ -472,6 +473,25 @@ mod tests {
             &[],
         );
         assert!(matches!(evaluate(&r, &pypi("1.0")), Verdict::Unparsable(_)));
+    }
+
+    #[test]
+    fn rustsec_informational_flags_are_read_from_the_affected_entry() {
+        let mut r = record(
+            "crates.io",
+            "libusb",
+            vec![vec![("introduced", "0.0.0-0")]],
+            &[],
+        );
+        assert_eq!(informational(&r, &r.affected[0].clone()), None);
+        r.affected[0].database_specific =
+            Some(serde_json::json!({"informational": "unmaintained"}));
+        let a = r.affected[0].clone();
+        assert_eq!(informational(&r, &a).as_deref(), Some("unmaintained"));
+        // `null` (RustSec's vulnerabilities) is not informational.
+        r.affected[0].database_specific = Some(serde_json::json!({"informational": null}));
+        let a = r.affected[0].clone();
+        assert_eq!(informational(&r, &a), None);
     }
 
     #[test]

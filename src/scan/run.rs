@@ -281,7 +281,7 @@ pub fn match_all(db: &Db, inventory: &Inventory) -> Result<Matched> {
                     seen.insert(id);
                     let rating = super::severity::rate(record, &affected);
                     let mut f = matcher::finding(record, pkg, &target, purl.clone(), fixed, rating);
-                    match matcher::informational(record) {
+                    match matcher::informational(record, &affected) {
                         Some(kind) => {
                             f.summary = Some(match &f.summary {
                                 Some(s) => format!("{kind}: {s}"),

@@ -430,3 +430,58 @@ fn bad_data_is_counted_and_unparsable_versions_are_reported() {
     assert_eq!(unparsable.len(), 1, "{doc}");
     assert_eq!(unparsable[0]["id"], "PYSEC-X");
 }
+
+#[test]
+fn rustsec_informational_advisories_are_reported_apart_from_an_sbom() {
+    let test = "rustsec_informational_advisories_are_reported_apart_from_an_sbom";
+    let Some(osv) = shared_osv(test) else { return };
+    let dir = tempfile::tempdir().expect("dir");
+    let sbom = dir.path().join("bom.json");
+    std::fs::write(
+        &sbom,
+        json!({
+            "bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+            "components": [
+                {"type": "library", "name": "libusb", "version": "0.3.0", "purl": "pkg:cargo/libusb@0.3.0"},
+                {"type": "library", "name": "libusb", "version": "0.3.1", "purl": "pkg:cargo/libusb@0.3.1"}
+            ]
+        })
+        .to_string(),
+    )
+    .expect("write");
+    let out = scan(&[
+        "--sbom",
+        sbom.to_str().unwrap(),
+        "--db",
+        osv.to_str().unwrap(),
+        "--format",
+        "json",
+        "--fail-on",
+        "low",
+    ]);
+    out.assert_ok();
+    let doc: Value = serde_json::from_str(&out.stdout).expect("JSON");
+    let info: Vec<(String, String)> = doc["informational"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|f| {
+            (
+                f["id"].as_str().unwrap_or_default().to_string(),
+                f["installed"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        info,
+        [("RUSTSEC-2016-0004".to_string(), "0.3.0".to_string())],
+        "{doc}"
+    );
+    assert!(
+        doc["findings"]
+            .as_array()
+            .is_some_and(|f| f.iter().all(|f| f["id"] != "RUSTSEC-2016-0004")),
+        "not a vulnerability: {doc}"
+    );
+}
