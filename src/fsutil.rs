@@ -40,6 +40,25 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
     if path.exists() {
         return write_atomic(path, bytes);
     }
+    let tmp = filled_temp(path, bytes, 0o644)?;
+    tmp.persist(path)
+        .map_err(|e| format!("cannot create the file: {}", e.error))?;
+    Ok(())
+}
+
+/// Creates `path` with `bytes` and `mode`, all at once; an existing file
+/// is never replaced (a key, say).
+pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), String> {
+    let tmp = filled_temp(path, bytes, mode)?;
+    tmp.persist_noclobber(path)
+        .map_err(|e| format!("cannot create the file: {}", e.error))?;
+    Ok(())
+}
+
+/// A temporary file beside `path` holding `bytes`, with `mode`, flushed to
+/// disk; dropped (removed) unless persisted.
+fn filled_temp(path: &Path, bytes: &[u8], mode: u32) -> Result<tempfile::NamedTempFile, String> {
+    use std::os::unix::fs::PermissionsExt as _;
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -49,20 +68,32 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(|e| format!("cannot create a temporary file in {}: {e}", dir.display()))?;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(mode))
+        .map_err(|e| format!("cannot set the file's permissions: {e}"))?;
     tmp.write_all(bytes)
         .map_err(|e| format!("cannot write: {e}"))?;
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))
-            .map_err(|e| format!("cannot set the file's permissions: {e}"))?;
-    }
     tmp.as_file()
         .sync_all()
         .map_err(|e| format!("cannot flush to disk: {e}"))?;
-    tmp.persist(path)
-        .map_err(|e| format!("cannot create the file: {}", e.error))?;
-    Ok(())
+    Ok(tmp)
+}
+
+/// Reads a whole file of at most `max` bytes; `what` names it in errors
+/// ("the bundle", "the predicate"). A larger file is refused, never cut.
+pub fn read_bounded(path: &Path, max: u64, what: &str) -> crate::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let cannot = |e: std::io::Error| crate::Error::file(path, format!("cannot read {what}: {e}"));
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let mut bytes = Vec::new();
+    file.take(max + 1).read_to_end(&mut bytes).map_err(cannot)?;
+    if bytes.len() as u64 > max {
+        return Err(crate::Error::file(
+            path,
+            format!("larger than {} MiB: too big for {what}", max >> 20),
+        ));
+    }
+    Ok(bytes)
 }
 
 #[cfg(test)]

@@ -45,6 +45,16 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))
 }
 
+/// Now — or `SOURCE_DATE_EPOCH` when set, so that reproducible builds
+/// get the same timestamps in signatures' annotations and SBOMs.
+pub fn build_time() -> jiff::Timestamp {
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .and_then(|secs| jiff::Timestamp::from_second(secs).ok())
+        .unwrap_or_else(jiff::Timestamp::now)
+}
+
 /// Runs one command line. Errors mean the job could not be done (exit 2).
 pub fn run(cli: cli::Cli) -> Result<Outcome> {
     let global = config::Global::from_args(&cli.global)?;

@@ -178,7 +178,7 @@ pub fn verify_blob(args: &VerifyBlobArgs) -> Result<Outcome> {
         }
     }
     let trust = trust::load(args.trusted_root.as_deref(), args.trust_config.as_deref())?;
-    let bundle_text = read_bounded(bundle_path)?;
+    let bundle_text = read_bundle(bundle_path)?;
 
     match check(&bundle_text, &subject, &expected, &trust) {
         Ok(signer) => {
@@ -351,24 +351,10 @@ fn run(
     result.map_err(|e| e.to_string())
 }
 
-fn read_bounded(path: &Path) -> Result<String> {
-    use std::io::Read;
-    let file = std::fs::File::open(path)
-        .map_err(|e| Error::file(path, format!("cannot read the bundle: {e}")))?;
-    let mut text = String::new();
-    file.take(BUNDLE_MAX + 1)
-        .read_to_string(&mut text)
-        .map_err(|e| Error::file(path, format!("cannot read the bundle as UTF-8 text: {e}")))?;
-    if text.len() as u64 > BUNDLE_MAX {
-        return Err(Error::file(
-            path,
-            format!(
-                "larger than {} MiB: not a Sigstore bundle",
-                BUNDLE_MAX >> 20
-            ),
-        ));
-    }
-    Ok(text)
+fn read_bundle(path: &Path) -> Result<String> {
+    let bytes = crate::fsutil::read_bounded(path, BUNDLE_MAX, "the bundle")?;
+    String::from_utf8(bytes)
+        .map_err(|e| Error::file(path, format!("cannot read the bundle as UTF-8 text: {e}")))
 }
 
 #[cfg(test)]

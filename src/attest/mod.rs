@@ -83,11 +83,7 @@ pub fn run(global: &Global, args: &AttestArgs) -> Result<Outcome> {
         let needs_bundle = format.bundle() && have_bundle.is_none();
         let needs_legacy = format.legacy() && have_legacy.is_none();
         if !needs_bundle && !needs_legacy {
-            let found = [have_bundle.map(|m| format!("bundle manifest {m}")), have_legacy]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(", ");
+            let found = crate::sign::session::found_at(have_bundle, have_legacy);
             report::out(&format!(
                 "{image} already has this {predicate_type} attestation by {} ({found}); nothing to do",
                 session.signed_by
@@ -143,22 +139,7 @@ pub fn run(global: &Global, args: &AttestArgs) -> Result<Outcome> {
 /// Reads the predicate and checks it is a JSON object of the kind `--type`
 /// names; returns its bytes, trimmed.
 fn read_predicate(path: &Path, predicate_type: &str) -> Result<Vec<u8>> {
-    use std::io::Read as _;
-    let file = std::fs::File::open(path)
-        .map_err(|e| Error::file(path, format!("cannot read the predicate: {e}")))?;
-    let mut bytes = Vec::new();
-    file.take(PREDICATE_MAX + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::file(path, format!("cannot read the predicate: {e}")))?;
-    if bytes.len() as u64 > PREDICATE_MAX {
-        return Err(Error::file(
-            path,
-            format!(
-                "larger than {} MiB: too big for a predicate",
-                PREDICATE_MAX >> 20
-            ),
-        ));
-    }
+    let bytes = crate::fsutil::read_bounded(path, PREDICATE_MAX, "the predicate")?;
     let doc: serde_json::Value = serde_json::from_slice(&bytes)
         .map_err(|e| Error::file(path, format!("the predicate is not JSON: {e}")))?;
     if !doc.is_object() {

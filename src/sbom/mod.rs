@@ -158,12 +158,9 @@ fn summary(found: &Found) -> String {
 /// Now, or `SOURCE_DATE_EPOCH`, as `YYYY-MM-DDThh:mm:ssZ` (the form both
 /// SBOM formats accept).
 fn created_now() -> String {
-    let now = std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .and_then(|s| s.trim().parse::<i64>().ok())
-        .and_then(|secs| jiff::Timestamp::from_second(secs).ok())
-        .unwrap_or_else(jiff::Timestamp::now);
-    now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+    crate::build_time()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
 
 /// A UUID for the document: random, except under `SOURCE_DATE_EPOCH`, where

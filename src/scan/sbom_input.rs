@@ -86,13 +86,7 @@ impl Purl {
 /// Reads the SBOM at `path`: (inventory, the image name and digest it
 /// describes when it says).
 pub fn read(path: &Path) -> Result<(Inventory, Option<String>, Option<String>)> {
-    use std::io::Read as _;
-    let file = std::fs::File::open(path)
-        .map_err(|e| Error::file(path, format!("cannot read the SBOM: {e}")))?;
-    let mut bytes = Vec::new();
-    file.take(SBOM_MAX)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::file(path, format!("cannot read the SBOM: {e}")))?;
+    let bytes = crate::fsutil::read_bounded(path, SBOM_MAX, "the SBOM")?;
     let doc: Value = serde_json::from_slice(&bytes)
         .map_err(|e| Error::file(path, format!("not a JSON SBOM: {e}")))?;
     let found_at = path.display().to_string();

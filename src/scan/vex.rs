@@ -86,13 +86,9 @@ pub struct Vex {
 
 impl Vex {
     pub fn load(path: &Path) -> Result<Vex> {
-        use std::io::Read as _;
-        let file = std::fs::File::open(path)
-            .map_err(|e| Error::file(path, format!("cannot read the VEX document: {e}")))?;
-        let mut text = String::new();
-        file.take(VEX_MAX)
-            .read_to_string(&mut text)
-            .map_err(|e| Error::file(path, format!("cannot read the VEX document: {e}")))?;
+        let bytes = crate::fsutil::read_bounded(path, VEX_MAX, "the VEX document")?;
+        let text = String::from_utf8(bytes)
+            .map_err(|e| Error::file(path, format!("the VEX document is not UTF-8: {e}")))?;
         parse(&text).map_err(|why| Error::file(path, why))
     }
 

@@ -49,14 +49,7 @@ pub fn run(global: &Global, args: &SignArgs) -> Result<Outcome> {
         let needs_bundle = format.bundle() && have_bundle.is_none();
         let needs_legacy = format.legacy() && have_legacy.is_none();
         if !needs_bundle && !needs_legacy {
-            let found = [
-                have_bundle.map(|m| format!("bundle manifest {m}")),
-                have_legacy,
-            ]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(", ");
+            let found = super::session::found_at(have_bundle, have_legacy);
             report::out(&format!(
                 "{image} is already signed by {} ({found}); nothing to do",
                 session.signed_by

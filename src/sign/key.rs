@@ -314,7 +314,7 @@ fn pem_body(text: &str) -> Result<(String, Vec<u8>), String> {
     Ok((label, body))
 }
 
-fn pem_encode(label: &str, body: &[u8]) -> String {
+pub(super) fn pem_encode(label: &str, body: &[u8]) -> String {
     let b64 = STANDARD.encode(body);
     let mut out = format!("-----BEGIN {label}-----\n");
     for chunk in b64.as_bytes().chunks(64) {
@@ -355,11 +355,12 @@ pub fn generate_key_pair(args: &crate::cli::GenerateKeyPairArgs) -> Result<crate
         }
     }
     let (private, public) = generate(&passphrase)?;
-    write_new(&private_path, private.as_bytes(), 0o600)?;
-    if let Err(e) = write_new(&public_path, public.as_bytes(), 0o644) {
+    crate::fsutil::write_new(&private_path, private.as_bytes(), 0o600)
+        .map_err(|e| Error::file(&private_path, e))?;
+    if let Err(e) = crate::fsutil::write_new(&public_path, public.as_bytes(), 0o644) {
         // Half a key pair is no key pair.
         let _ = std::fs::remove_file(&private_path);
-        return Err(e);
+        return Err(Error::file(&public_path, e));
     }
     crate::report::out(&format!(
         "Private key written to {}\nPublic key written to {}",
@@ -367,28 +368,6 @@ pub fn generate_key_pair(args: &crate::cli::GenerateKeyPairArgs) -> Result<crate
         public_path.display()
     ));
     Ok(crate::Outcome::Ok)
-}
-
-/// Writes a file that must not exist yet, all at once.
-fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
-    use std::io::Write as _;
-    use std::os::unix::fs::PermissionsExt as _;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let fail = |e: std::io::Error| Error::file(path, format!("cannot write: {e}"));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".wharf-")
-        .tempfile_in(dir)
-        .map_err(fail)?;
-    tmp.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(mode))
-        .map_err(fail)?;
-    tmp.write_all(bytes).map_err(fail)?;
-    tmp.as_file().sync_all().map_err(fail)?;
-    tmp.persist_noclobber(path).map_err(|e| fail(e.error))?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -4,8 +4,6 @@
 //! this module chooses the services from the trust material, shares wharf's
 //! HTTP client (and so its CA settings), and retries transient failures.
 
-use std::time::Duration;
-
 use sigstore_sign::trust_root::SigningConfig;
 use sigstore_sign::{SigningContext, SigningServices};
 
@@ -101,9 +99,7 @@ impl Keyless {
                             detail,
                         });
                     }
-                    let backoff = Duration::from_millis(300 * (1 << (attempt - 1)));
-                    tokio::time::sleep(backoff + backoff.mul_f64(rand::random::<f64>() / 2.0))
-                        .await;
+                    super::backoff(attempt).await;
                 }
             }
         }

@@ -123,7 +123,10 @@ pub fn annotations_from_bundle(
         let der = STANDARD
             .decode(cert)
             .map_err(|_| "the bundle's certificate is not base64")?;
-        out.insert(ANNOTATION_CERTIFICATE.to_string(), pem("CERTIFICATE", &der));
+        out.insert(
+            ANNOTATION_CERTIFICATE.to_string(),
+            super::key::pem_encode("CERTIFICATE", &der),
+        );
         if let Some(chain) = chain_pem {
             out.insert(ANNOTATION_CHAIN.to_string(), chain.to_string());
         }
@@ -273,17 +276,6 @@ pub fn bundle_from_layer(
     Ok(bundle.to_string())
 }
 
-fn pem(label: &str, der: &[u8]) -> String {
-    let b64 = STANDARD.encode(der);
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for chunk in b64.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(chunk));
-        out.push('\n');
-    }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
-}
-
 /// The DER of every `CERTIFICATE` block in `text`.
 fn pem_blocks(text: &str) -> Result<Vec<Vec<u8>>, String> {
     let mut out = Vec::new();
@@ -320,7 +312,7 @@ pub fn chain_for(leaf_der: &[u8], root: &sigstore_sign::trust_root::TrustedRoot)
         (&first.tbs_certificate.subject == issuer).then(|| {
             certs
                 .iter()
-                .map(|c| pem("CERTIFICATE", c.raw_bytes.as_bytes()))
+                .map(|c| super::key::pem_encode("CERTIFICATE", c.raw_bytes.as_bytes()))
                 .collect::<String>()
         })
     })

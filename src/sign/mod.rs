@@ -14,3 +14,11 @@ pub mod session;
 pub mod storage;
 pub mod tlog;
 pub mod token;
+
+/// Waits before retry `attempt` (1-based) of a signing service call: 300 ms
+/// doubling each time, plus up to half again at random so that parallel
+/// CI jobs do not retry in step.
+pub(crate) async fn backoff(attempt: u32) {
+    let base = std::time::Duration::from_millis(300 * (1 << (attempt.clamp(1, 8) - 1)));
+    tokio::time::sleep(base + base.mul_f64(rand::random::<f64>() / 2.0)).await;
+}

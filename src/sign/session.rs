@@ -274,6 +274,19 @@ impl Session {
     }
 }
 
+/// Where an existing signature was found, for "already signed" messages:
+/// `bundle manifest sha256:…, sha256-….sig layer sha256:…`.
+pub fn found_at(bundle_manifest: Option<String>, legacy_location: Option<String>) -> String {
+    [
+        bundle_manifest.map(|m| format!("bundle manifest {m}")),
+        legacy_location,
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(", ")
+}
+
 /// The certificate chain for a keyless legacy signature's annotation: the
 /// trusted Fulcio CA that issued the bundle's certificate.
 fn chain_of(bundle_json: &str, trust: &trust::Trust) -> Option<String> {

@@ -187,10 +187,7 @@ pub async fn bundles(
 
 /// Now, or `SOURCE_DATE_EPOCH`, as RFC 3339 in UTC with milliseconds.
 pub fn created_now() -> String {
-    let now = std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .and_then(|s| s.trim().parse::<i64>().ok())
-        .and_then(|secs| jiff::Timestamp::from_second(secs).ok())
-        .unwrap_or_else(jiff::Timestamp::now);
-    now.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    crate::build_time()
+        .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
 }

@@ -7,8 +7,6 @@
 //! the `Location` the log gives) and used — a retried upload never fails
 //! just because the first one worked.
 
-use std::time::Duration;
-
 use sigstore_sign::rekor::LogEntry;
 use sigstore_sign::types::{EntryUuid, KindVersion, TransparencyLogEntry};
 
@@ -120,8 +118,7 @@ impl Rekor {
                     self.url
                 ));
             }
-            let backoff = Duration::from_millis(300 * (1 << (attempt - 1)));
-            tokio::time::sleep(backoff + backoff.mul_f64(rand::random::<f64>() / 2.0)).await;
+            super::backoff(attempt).await;
         }
     }
 
@@ -211,10 +208,7 @@ pub async fn timestamp(
                     "the timestamp authority failed {attempt} times: {e}. Try again later"
                 ))
             }
-            Err(_) => {
-                let backoff = Duration::from_millis(300 * (1 << (attempt - 1)));
-                tokio::time::sleep(backoff).await;
-            }
+            Err(_) => super::backoff(attempt).await,
         }
     }
 }
