@@ -208,54 +208,11 @@ fn sigstore_python_accepts_the_attestation_bundle() {
     std::fs::write(&sbom, SBOM).expect("write");
     env.attest(&env.image("app:1.0"), &sbom, "cyclonedx", &[])
         .assert_ok();
-    let entries = env.fallback_entries("app", &env.images.app.digest);
-    let manifest_digest = entries[0]["digest"].as_str().expect("digest").to_string();
-    let manifest = crate::common::http::request(
-        env.registry.host(),
-        "GET",
-        &format!("/v2/app/manifests/{manifest_digest}"),
-        &[("Accept", "application/vnd.oci.image.manifest.v1+json")],
-        &[],
-    )
-    .expect("GET bundle manifest")
-    .body;
-    let manifest: serde_json::Value = serde_json::from_slice(&manifest).expect("manifest JSON");
-    let layer = manifest["layers"][0]["digest"]
-        .as_str()
-        .expect("layer")
-        .to_string();
-    let bundle = crate::common::http::request(
-        env.registry.host(),
-        "GET",
-        &format!("/v2/app/blobs/{layer}"),
-        &[],
-        &[],
-    )
-    .expect("GET bundle")
-    .body;
-    let bundle_path = dir.path().join("att.sigstore.json");
-    let subject_path = dir.path().join("manifest.json");
-    std::fs::write(&bundle_path, &bundle).expect("write");
-    std::fs::write(&subject_path, &env.images.app.manifest).expect("write");
-    let out = std::process::Command::new(&sigstore)
-        .arg("--trust-config")
-        .arg(env.testbed.trust_config())
-        .args(["verify", "identity", "--offline", "--bundle"])
-        .arg(&bundle_path)
-        .args([
-            "--cert-identity",
-            env.testbed.identity(),
-            "--cert-oidc-issuer",
-            env.testbed.issuer(),
-        ])
-        .arg(&subject_path)
-        .output()
-        .expect("run sigstore-python");
-    assert!(
-        out.status.success(),
-        "sigstore-python refused the attestation bundle:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    env.assert_sigstore_python_accepts(
+        &sigstore,
+        "app",
+        &env.images.app.digest,
+        &env.images.app.manifest,
     );
 }
 
@@ -271,24 +228,11 @@ fn the_legacy_att_layout_is_written_and_verified() {
     env.attest(&tag, &sbom, "cyclonedx", &["--bundle-format", "legacy"])
         .assert_ok();
     assert!(
-        env.fallback_entries_or_none("app", digest).is_empty(),
+        env.fallback_entries("app", digest).is_empty(),
         "no referrer bundle"
     );
-    let raw = crate::common::run_tool(
-        "skopeo",
-        [
-            "inspect".to_string(),
-            "--raw".to_string(),
-            "--tls-verify=false".to_string(),
-            format!(
-                "docker://{}/app:{}.att",
-                env.registry.host(),
-                digest.replacen(':', "-", 1)
-            ),
-        ],
-    );
-    let manifest: serde_json::Value = serde_json::from_str(&raw).expect("att manifest");
-    let layer = &manifest["layers"][0];
+    let layers = env.legacy_layers("app", digest, "att");
+    let layer = &layers[0];
     assert_eq!(layer["mediaType"], "application/vnd.dsse.envelope.v1+json");
     assert_eq!(
         layer["annotations"]["predicateType"],

@@ -71,42 +71,103 @@ impl Env {
             .run()
     }
 
-    /// The fallback index's entries, or none when there is no index.
-    pub(crate) fn fallback_entries_or_none(
+    /// The manifest (or index) `repo:reference` as skopeo reads it — an
+    /// independent client — or `None` when the registry has no such tag.
+    pub(crate) fn raw_manifest(&self, repo: &str, reference: &str) -> Option<serde_json::Value> {
+        let sep = if reference.starts_with("sha256:") {
+            '@'
+        } else {
+            ':'
+        };
+        let out = crate::common::oci::skopeo()
+            .args(["inspect", "--raw", "--tls-verify=false"])
+            .arg(format!(
+                "docker://{}/{repo}{sep}{reference}",
+                self.registry.host()
+            ))
+            .output()
+            .expect("run skopeo");
+        out.status
+            .success()
+            .then(|| serde_json::from_slice(&out.stdout).expect("manifest JSON"))
+    }
+
+    /// The entries of the image's referrers fallback index (none when the
+    /// registry has no such index).
+    pub(crate) fn fallback_entries(&self, repo: &str, digest: &str) -> Vec<serde_json::Value> {
+        self.raw_manifest(repo, &digest.replacen(':', "-", 1))
+            .and_then(|index| index["manifests"].as_array().cloned())
+            .unwrap_or_default()
+    }
+
+    /// The layers of the image's legacy `sha256-<hex>.<suffix>` manifest
+    /// (`sig` or `att`), which must exist.
+    pub(crate) fn legacy_layers(
         &self,
         repo: &str,
         digest: &str,
+        suffix: &str,
     ) -> Vec<serde_json::Value> {
-        let tag = digest.replacen(':', "-", 1);
-        let out = std::process::Command::new("skopeo")
-            .args(["inspect", "--raw", "--tls-verify=false"])
-            .arg(format!("docker://{}/{repo}:{tag}", self.registry.host()))
-            .output()
-            .expect("run skopeo");
-        if !out.status.success() {
-            return Vec::new();
-        }
-        let index: serde_json::Value = serde_json::from_slice(&out.stdout).expect("index JSON");
-        index["manifests"].as_array().cloned().unwrap_or_default()
+        let tag = format!("{}.{suffix}", digest.replacen(':', "-", 1));
+        let manifest = self
+            .raw_manifest(repo, &tag)
+            .unwrap_or_else(|| panic!("no {repo}:{tag} in the registry"));
+        manifest["layers"].as_array().cloned().unwrap_or_default()
     }
 
-    /// The entries of the image's referrers fallback index, as skopeo reads it.
-    pub(crate) fn fallback_entries(&self, repo: &str, digest: &str) -> Vec<serde_json::Value> {
-        let raw = crate::common::run_tool(
-            "skopeo",
-            [
-                "inspect".to_string(),
-                "--raw".to_string(),
-                "--tls-verify=false".to_string(),
-                format!(
-                    "docker://{}/{repo}:{}",
-                    self.registry.host(),
-                    digest.replacen(':', "-", 1)
-                ),
-            ],
+    /// sigstore-python verifies the bundle of the image's first fallback
+    /// entry, pulled back from the registry, against the image manifest's
+    /// bytes as the keyless testbed identity.
+    pub(crate) fn assert_sigstore_python_accepts(
+        &self,
+        sigstore: &std::path::Path,
+        repo: &str,
+        digest: &str,
+        subject: &[u8],
+    ) {
+        let entries = self.fallback_entries(repo, digest);
+        let manifest_digest = entries[0]["digest"].as_str().expect("digest").to_string();
+        let manifest = self
+            .raw_manifest(repo, &manifest_digest)
+            .expect("bundle manifest");
+        let layer = manifest["layers"][0]["digest"]
+            .as_str()
+            .expect("layer digest")
+            .to_string();
+        let bundle = crate::common::http::request(
+            self.registry.host(),
+            "GET",
+            &format!("/v2/{repo}/blobs/{layer}"),
+            &[],
+            &[],
+        )
+        .expect("GET bundle blob")
+        .body;
+        let dir = tempfile::tempdir().expect("dir");
+        let bundle_path = dir.path().join("bundle.sigstore.json");
+        let subject_path = dir.path().join("manifest.json");
+        std::fs::write(&bundle_path, &bundle).expect("write bundle");
+        std::fs::write(&subject_path, subject).expect("write manifest");
+        let out = std::process::Command::new(sigstore)
+            .arg("--trust-config")
+            .arg(self.testbed.trust_config())
+            .args(["verify", "identity", "--offline", "--bundle"])
+            .arg(&bundle_path)
+            .args([
+                "--cert-identity",
+                self.testbed.identity(),
+                "--cert-oidc-issuer",
+                self.testbed.issuer(),
+            ])
+            .arg(&subject_path)
+            .output()
+            .expect("run sigstore-python");
+        assert!(
+            out.status.success(),
+            "sigstore-python refused wharf's bundle:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
         );
-        let index: serde_json::Value = serde_json::from_str(&raw).expect("fallback index JSON");
-        index["manifests"].as_array().cloned().unwrap_or_default()
     }
 }
 
@@ -255,56 +316,11 @@ fn sigstore_python_accepts_the_bundle_pulled_back_from_the_registry() {
         .assert_ok();
 
     // Pull the bundle back with an independent client: skopeo.
-    let entries = env.fallback_entries("app", &env.images.app.digest);
-    let manifest_digest = entries[0]["digest"].as_str().expect("digest").to_string();
-    let raw = crate::common::run_tool(
-        "skopeo",
-        [
-            "inspect".to_string(),
-            "--raw".to_string(),
-            "--tls-verify=false".to_string(),
-            format!("docker://{}/app@{manifest_digest}", env.registry.host()),
-        ],
-    );
-    let manifest: serde_json::Value = serde_json::from_str(&raw).expect("bundle manifest");
-    let layer = manifest["layers"][0]["digest"]
-        .as_str()
-        .expect("layer digest")
-        .to_string();
-    let bundle = crate::common::http::request(
-        env.registry.host(),
-        "GET",
-        &format!("/v2/app/blobs/{layer}"),
-        &[],
-        &[],
-    )
-    .expect("GET bundle blob")
-    .body;
-    let dir = tempfile::tempdir().expect("dir");
-    let bundle_path = dir.path().join("bundle.sigstore.json");
-    let subject_path = dir.path().join("manifest.json");
-    std::fs::write(&bundle_path, &bundle).expect("write bundle");
-    std::fs::write(&subject_path, &env.images.app.manifest).expect("write manifest");
-
-    let out = std::process::Command::new(&sigstore)
-        .arg("--trust-config")
-        .arg(env.testbed.trust_config())
-        .args(["verify", "identity", "--offline", "--bundle"])
-        .arg(&bundle_path)
-        .args([
-            "--cert-identity",
-            env.testbed.identity(),
-            "--cert-oidc-issuer",
-            env.testbed.issuer(),
-        ])
-        .arg(&subject_path)
-        .output()
-        .expect("run sigstore-python");
-    assert!(
-        out.status.success(),
-        "sigstore-python refused wharf's bundle:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    env.assert_sigstore_python_accepts(
+        &sigstore,
+        "app",
+        &env.images.app.digest,
+        &env.images.app.manifest,
     );
 }
 
@@ -611,27 +627,6 @@ fn a_key_signature_outside_the_log_needs_insecure_ignore_tlog() {
         .assert_ok();
 }
 
-impl Env {
-    /// The layers of the image's legacy `sha256-<hex>.sig` manifest.
-    pub(crate) fn legacy_layers(&self, repo: &str, digest: &str) -> Vec<serde_json::Value> {
-        let raw = crate::common::run_tool(
-            "skopeo",
-            [
-                "inspect".to_string(),
-                "--raw".to_string(),
-                "--tls-verify=false".to_string(),
-                format!(
-                    "docker://{}/{repo}:{}.sig",
-                    self.registry.host(),
-                    digest.replacen(':', "-", 1)
-                ),
-            ],
-        );
-        let manifest: serde_json::Value = serde_json::from_str(&raw).expect("sig manifest JSON");
-        manifest["layers"].as_array().cloned().unwrap_or_default()
-    }
-}
-
 #[test]
 fn the_legacy_format_is_written_verified_and_idempotent() {
     require_registry!();
@@ -640,7 +635,7 @@ fn the_legacy_format_is_written_verified_and_idempotent() {
     let digest = env.images.app.digest.clone();
     env.sign_with(&tag, &["--bundle-format", "legacy", "-a", "env=prod"])
         .assert_ok();
-    let layers = env.legacy_layers("app", &digest);
+    let layers = env.legacy_layers("app", &digest, "sig");
     assert_eq!(layers.len(), 1, "{layers:?}");
     let layer = &layers[0];
     assert_eq!(
@@ -716,12 +711,12 @@ fn the_legacy_format_is_written_verified_and_idempotent() {
     let out = env.sign_with(&tag, &["--bundle-format", "legacy", "-a", "env=prod"]);
     out.assert_ok();
     assert!(out.stdout.contains("already signed"), "{}", out.describe());
-    assert_eq!(env.legacy_layers("app", &digest).len(), 1);
+    assert_eq!(env.legacy_layers("app", &digest, "sig").len(), 1);
 
     // `both` adds the bundle and keeps the legacy signature as it is.
     env.sign_with(&tag, &["--bundle-format", "both", "-a", "env=prod"])
         .assert_ok();
-    assert_eq!(env.legacy_layers("app", &digest).len(), 1);
+    assert_eq!(env.legacy_layers("app", &digest, "sig").len(), 1);
     assert_eq!(env.fallback_entries("app", &digest).len(), 1);
 }
 
