@@ -173,6 +173,8 @@ pub struct ScanArgs {
     /// OpenVEX statements: not_affected/fixed suppress a finding
     #[arg(long, value_name = "FILE")]
     pub vex: Option<PathBuf>,
+    /// The report: a table, JSON (docs/scan-report.schema.json), SARIF 2.1.0,
+    /// Markdown for a job summary, or cosign's vuln attestation predicate
     #[arg(
         long,
         default_value = "table",
@@ -231,8 +233,8 @@ pub struct SigningArgs {
     #[arg(long = "tlog-upload", value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
     pub tlog_upload: bool,
     /// Where the signature goes: a Sigstore bundle attached as an OCI
-    /// referrer (cosign v3), cosign's legacy `sha256-<hex>.sig` tag for
-    /// older verifiers, or both
+    /// referrer (cosign v3), cosign's legacy `sha256-<hex>.sig` tag
+    /// (`.att` for attestations) for older verifiers, or both
     #[arg(long = "bundle-format", value_enum, default_value_t = BundleFormat::Bundle)]
     pub bundle_format: BundleFormat,
     /// The OIDC token to sign with, or a file holding it (default: discovered
