@@ -56,6 +56,10 @@ pub enum Command {
     /// Write a cosign-compatible encrypted key pair
     GenerateKeyPair(GenerateKeyPairArgs),
     /// Rewrite deploy values to the signed digest
+    #[command(mut_arg("key", |a| a.help(
+        "A public key (a file) to verify the signature with, as in `wharf verify`; \
+         anything that is not a file is a dotted path in Helm values, like --values-path"
+    ).value_name("PUB|PATH")))]
     Promote(PromoteArgs),
     /// Print an admission policy matching the signing identity
     Policy(PolicyArgs),
@@ -365,18 +369,71 @@ pub struct GenerateKeyPairArgs {
     pub output_key_prefix: String,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PromoteTarget {
+    /// Helm values: `image:` strings and {registry, repository, tag, digest} maps
+    Helm,
+    /// kustomization.yaml `images:` entries
+    Kustomize,
+    /// Kubernetes manifests (and compose files): containers' `image:` fields
+    Manifest,
+}
+
 #[derive(Debug, Args)]
 pub struct PromoteArgs {
-    /// The image to promote: REPO[:TAG]@sha256:HEX
+    /// The signed image: REPO[:TAG]@sha256:HEX. Entries of REPO get its
+    /// digest (and its tag, when it has one)
     pub image: String,
-    #[arg(value_name = "FILE")]
+    /// Values files, kustomizations, manifests; a directory means the YAML
+    /// files under it. With --pull-request: paths in the repository
+    #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,
-    #[arg(long, conflicts_with = "write")]
+    /// Exit 1 when any entry of REPO is not at the digest (drift check);
+    /// change nothing
+    #[arg(long, conflicts_with_all = ["write", "commit", "pull_request"])]
     pub check: bool,
+    /// Edit the files in place (default: print the diff)
     #[arg(long)]
     pub write: bool,
-    #[arg(long = "no-verify")]
+    /// Edit the files in place and make a local git commit of them
+    #[arg(long, conflicts_with = "pull_request")]
+    pub commit: bool,
+    /// Open (or update) a GitHub pull request with the edits instead of
+    /// editing local files; needs GITHUB_TOKEN
+    #[arg(long = "pull-request")]
+    pub pull_request: bool,
+    /// The repository for --pull-request, OWNER/NAME (default: $GITHUB_REPOSITORY)
+    #[arg(long, value_name = "OWNER/NAME", requires = "pull_request")]
+    pub repo: Option<String>,
+    /// The branch the pull request goes into (default: the repository's
+    /// default branch)
+    #[arg(long, value_name = "BRANCH", requires = "pull_request")]
+    pub base: Option<String>,
+    /// A `wharf scan --format json` report whose findings the pull request
+    /// body summarises by severity
+    #[arg(long = "scan-report", value_name = "FILE", requires = "pull_request")]
+    pub scan_report: Option<PathBuf>,
+    /// Treat every file as this kind instead of detecting it
+    #[arg(long, value_enum)]
+    pub target: Option<PromoteTarget>,
+    /// A dotted path in Helm values (image, app.image, sidecars.0.image)
+    /// whose image is promoted whatever repository it names
+    #[arg(long = "values-path", value_name = "PATH")]
+    pub values_path: Vec<String>,
+    /// Promote without checking the signature. Printed, never silent
+    #[arg(long = "no-verify", conflicts_with_all = [
+        "certificate_identity", "certificate_identity_regexp",
+        "certificate_oidc_issuer", "certificate_oidc_issuer_regexp",
+    ])]
     pub no_verify: bool,
+    #[command(flatten)]
+    pub identity: IdentityArgs,
+    /// A Sigstore TrustedRoot to verify against
+    #[arg(long = "trusted-root", value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
+    /// A Sigstore ClientTrustConfig; default: the public-good instance
+    #[arg(long = "trust-config", value_name = "FILE", env = "WHARF_TRUST_CONFIG")]
+    pub trust_config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -13,6 +13,7 @@ pub mod error;
 pub mod fsutil;
 pub mod image;
 pub mod pin;
+pub mod promote;
 pub mod reference;
 pub mod registry;
 pub mod report;
