@@ -165,4 +165,19 @@ mod tests {
             .file_type()
             .is_symlink());
     }
+
+    #[test]
+    fn a_batch_that_cannot_stage_every_file_changes_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = dir.path().join("a.yaml");
+        let gone = dir.path().join("gone/b.yaml");
+        std::fs::write(&first, "old").unwrap();
+        let err = write_all_atomic(&[(&first, b"new"), (&gone, b"new")]).unwrap_err();
+        assert!(err.to_string().contains("gone/b.yaml"), "{err}");
+        assert_eq!(std::fs::read(&first).unwrap(), b"old");
+        // No temporary file is left behind either.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        write_all_atomic(&[(&first, b"new")]).unwrap();
+        assert_eq!(std::fs::read(&first).unwrap(), b"new");
+    }
 }

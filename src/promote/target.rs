@@ -298,7 +298,9 @@ impl Planner<'_> {
             ));
             return Ok(());
         }
-        let reference = match Reference::parse(value) {
+        // A block scalar's value ends with a line break; the reference is
+        // the same, and `set` explains why it cannot be edited.
+        let reference = match Reference::parse(value.trim()) {
             Ok(r) => r,
             Err(e) if how == Match::Forced => {
                 return Err(self.error(scalar.span.start, e.to_string()))
@@ -332,7 +334,7 @@ impl Planner<'_> {
             scalar.span.clone(),
             Target {
                 line: self.line(scalar.span.start),
-                before: value.to_string(),
+                before: value.trim().to_string(),
                 after,
                 edits,
             },
@@ -658,5 +660,238 @@ impl Planner<'_> {
             },
         );
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NEW: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+    const OLD: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+
+    fn promotion(image: &str, paths: &[&str]) -> Promotion {
+        let image = image.replace("NEW", NEW);
+        let reference = Reference::parse(&image).unwrap();
+        Promotion::new(&reference, paths.iter().map(|p| p.to_string()).collect()).unwrap()
+    }
+
+    /// The promoted text, or the error as `line N: message`.
+    fn run(
+        text: &str,
+        image: &str,
+        kind: YamlKind,
+        forced: Option<PromoteTarget>,
+        paths: &[&str],
+    ) -> Result<String, String> {
+        let text = text.replace("OLD", OLD);
+        let plan =
+            plan(&text, kind, forced, &promotion(image, paths)).map_err(|e| e.to_string())?;
+        let edits: Vec<Edit> = plan.targets.iter().flat_map(|t| t.edits.clone()).collect();
+        Ok(edit::apply(&text, &edits)
+            .unwrap()
+            .replace(NEW, "NEW")
+            .replace(OLD, "OLD"))
+    }
+
+    fn values(text: &str, image: &str) -> String {
+        run(text, image, YamlKind::HelmValues, None, &[]).unwrap()
+    }
+
+    fn refused(text: &str, image: &str, kind: YamlKind, paths: &[&str]) -> String {
+        run(text, image, kind, None, paths).unwrap_err()
+    }
+
+    #[test]
+    fn helm_strings() {
+        let cases = [
+            // (input, image, output)
+            ("image: ghcr.io/acme/app:1.0\n", "ghcr.io/acme/app:1.1@NEW", "image: ghcr.io/acme/app:1.1@NEW\n"),
+            ("image: ghcr.io/acme/app:1.0\n", "ghcr.io/acme/app@NEW", "image: ghcr.io/acme/app:1.0@NEW\n"),
+            ("image: 'ghcr.io/acme/app:1.0@OLD' # pinned\n", "ghcr.io/acme/app@NEW", "image: 'ghcr.io/acme/app:1.0@NEW' # pinned\n"),
+            ("image: \"ghcr.io/acme/app@OLD\"\n", "ghcr.io/acme/app@NEW", "image: \"ghcr.io/acme/app@NEW\"\n"),
+            ("image: \"ghcr.io/acme/app@OLD\"\n", "ghcr.io/acme/app:2@NEW", "image: \"ghcr.io/acme/app:2@NEW\"\n"),
+            // Docker Hub spellings match each other; the file's spelling stays.
+            ("image: nginx:1.25\n", "docker.io/library/nginx:1.27@NEW", "image: nginx:1.27@NEW\n"),
+            // Another registry, or another repository, is not the image.
+            ("image: quay.io/acme/app:1.0\n", "ghcr.io/acme/app@NEW", "image: quay.io/acme/app:1.0\n"),
+            ("image: ghcr.io/acme/app-worker:1.0\n", "ghcr.io/acme/app@NEW", "image: ghcr.io/acme/app-worker:1.0\n"),
+            // Other keys and lists: only with a tag or digest.
+            ("jobs:\n  - ghcr.io/acme/app:1.0\n  - ghcr.io/acme/app\nmigrate: {img: ghcr.io/acme/app:1.0}\n", "ghcr.io/acme/app@NEW",
+             "jobs:\n  - ghcr.io/acme/app:1.0@NEW\n  - ghcr.io/acme/app\nmigrate: {img: ghcr.io/acme/app:1.0@NEW}\n"),
+            // A bare `image:` of the repository is the image (latest, implicitly).
+            ("image: ghcr.io/acme/app\n", "ghcr.io/acme/app@NEW", "image: ghcr.io/acme/app@NEW\n"),
+        ];
+        for (input, image, want) in cases {
+            assert_eq!(values(input, image), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn helm_maps() {
+        let cases = [
+            // Helm's default chart: the digest rides in the tag.
+            ("image:\n  repository: ghcr.io/acme/app\n  tag: \"1.0\"\n  pullPolicy: IfNotPresent\n", "ghcr.io/acme/app:1.1@NEW",
+             "image:\n  repository: ghcr.io/acme/app\n  tag: \"1.1@NEW\"\n  pullPolicy: IfNotPresent\n"),
+            ("image:\n  repository: ghcr.io/acme/app\n  tag: 1.0@OLD\n", "ghcr.io/acme/app@NEW",
+             "image:\n  repository: ghcr.io/acme/app\n  tag: 1.0@NEW\n"),
+            ("image:\n  repository: ghcr.io/acme/app\n  tag: '1.0' # {\"$imagepolicy\": \"flux:app:tag\"}\n", "ghcr.io/acme/app@NEW",
+             "image:\n  repository: ghcr.io/acme/app\n  tag: '1.0@NEW' # {\"$imagepolicy\": \"flux:app:tag\"}\n"),
+            // Bitnami: registry + repository split, a digest key.
+            ("image:\n  registry: ghcr.io\n  repository: acme/app\n  tag: 1.0\n  digest: \"\"\n", "ghcr.io/acme/app:1.10@NEW",
+             "image:\n  registry: ghcr.io\n  repository: acme/app\n  tag: \"1.10\"\n  digest: \"NEW\"\n"),
+            ("image:\n  registry: ghcr.io\n  repository: acme/app\n  tag: v1\n  digest:\n", "ghcr.io/acme/app@NEW",
+             "image:\n  registry: ghcr.io\n  repository: acme/app\n  tag: v1\n  digest: NEW\n"),
+            ("image: {registry: ghcr.io, repository: acme/app, tag: v1, digest: OLD}\n", "ghcr.io/acme/app:v2@NEW",
+             "image: {registry: ghcr.io, repository: acme/app, tag: v2, digest: NEW}\n"),
+            ("image: {repository: ghcr.io/acme/app, tag: v1}\n", "ghcr.io/acme/app@NEW",
+             "image: {repository: ghcr.io/acme/app, tag: v1@NEW}\n"),
+        ];
+        for (input, image, want) in cases {
+            assert_eq!(values(input, image), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn file_variants_keep_every_other_byte() {
+        // CRLF, a BOM, no final newline, comments, blank lines, other documents.
+        let text = "\u{feff}# values\r\n\r\nimage:\r\n  repository: ghcr.io/acme/app # the app\r\n  tag: v1\r\n---\r\nimage: ghcr.io/acme/app:v1";
+        let want = "\u{feff}# values\r\n\r\nimage:\r\n  repository: ghcr.io/acme/app # the app\r\n  tag: v2@NEW\r\n---\r\nimage: ghcr.io/acme/app:v2@NEW";
+        assert_eq!(values(text, "ghcr.io/acme/app:v2@NEW"), want);
+    }
+
+    #[test]
+    fn kustomizations() {
+        let k = YamlKind::Kustomization;
+        let cases = [
+            // New keys go after the entry's last key, same indentation, the
+            // inline comment kept on its line.
+            ("images:\n  - name: app\n    newName: ghcr.io/acme/app\n    newTag: v1 # pinned by CI\nresources: [deploy.yaml]\n", "ghcr.io/acme/app:v2@NEW",
+             "images:\n  - name: app\n    newName: ghcr.io/acme/app\n    newTag: v2 # pinned by CI\n    digest: NEW\nresources: [deploy.yaml]\n"),
+            ("images:\n- name: ghcr.io/acme/app\n  digest: OLD\n", "ghcr.io/acme/app@NEW",
+             "images:\n- name: ghcr.io/acme/app\n  digest: NEW\n"),
+            ("images:\n- name: ghcr.io/acme/app\n", "ghcr.io/acme/app:1.0@NEW",
+             "images:\n- name: ghcr.io/acme/app\n  newTag: \"1.0\"\n  digest: NEW\n"),
+            ("images:\r\n  - {name: ghcr.io/acme/app, newTag: v1}\r\n", "ghcr.io/acme/app@NEW",
+             "images:\r\n  - {name: ghcr.io/acme/app, newTag: v1, digest: NEW}\r\n"),
+            ("images:\n  - name: other\n    newTag: v1\n", "ghcr.io/acme/app@NEW", "images:\n  - name: other\n    newTag: v1\n"),
+        ];
+        for (input, image, want) in cases {
+            assert_eq!(run(input, image, k, None, &[]).unwrap(), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn manifests() {
+        let text = "apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      initContainers:\n        - image: ghcr.io/acme/app:v1\n      containers:\n        - name: app\n          image: ghcr.io/acme/app:v1 # {\"$imagepolicy\": \"flux:app\"}\n        - name: proxy\n          image: envoyproxy/envoy:v1.30\n---\nkind: ConfigMap\ndata:\n  image: ghcr.io/acme/app:v1\n";
+        let want = "apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      initContainers:\n        - image: ghcr.io/acme/app:v2@NEW\n      containers:\n        - name: app\n          image: ghcr.io/acme/app:v2@NEW # {\"$imagepolicy\": \"flux:app\"}\n        - name: proxy\n          image: envoyproxy/envoy:v1.30\n---\nkind: ConfigMap\ndata:\n  image: ghcr.io/acme/app:v1\n";
+        assert_eq!(
+            run(text, "ghcr.io/acme/app:v2@NEW", YamlKind::Other, None, &[]).unwrap(),
+            want
+        );
+    }
+
+    #[test]
+    fn forced_targets_and_values_paths() {
+        // --target helm reads a manifest-looking file as values.
+        let text = "kind: Thing\nimage: ghcr.io/acme/app:v1\n";
+        assert_eq!(
+            run(
+                text,
+                "ghcr.io/acme/app@NEW",
+                YamlKind::Other,
+                Some(PromoteTarget::Helm),
+                &[]
+            )
+            .unwrap(),
+            "kind: Thing\nimage: ghcr.io/acme/app:v1@NEW\n"
+        );
+        // --values-path: that image, whatever its repository; nothing else.
+        let text = "app:\n  image:\n    repository: app\n    tag: v1\nother:\n  image: ghcr.io/acme/app:v1\n";
+        assert_eq!(
+            run(text, "ghcr.io/acme/app:v2@NEW", YamlKind::HelmValues, None, &["app.image"]).unwrap(),
+            "app:\n  image:\n    repository: app\n    tag: v2@NEW\nother:\n  image: ghcr.io/acme/app:v1\n"
+        );
+        let text = "sidecars:\n  - image: ghcr.io/acme/app:v1\n";
+        assert_eq!(
+            run(
+                text,
+                "ghcr.io/acme/app@NEW",
+                YamlKind::HelmValues,
+                None,
+                &["sidecars.0.image"]
+            )
+            .unwrap(),
+            "sidecars:\n  - image: ghcr.io/acme/app:v1@NEW\n"
+        );
+    }
+
+    #[test]
+    fn refusals_name_the_line() {
+        let v = YamlKind::HelmValues;
+        let img = "ghcr.io/acme/app:v2@NEW";
+        let cases: [(&str, YamlKind, &[&str], &str); 8] = [
+            ("image: [unclosed\n", v, &[], "not valid YAML"),
+            ("a: 1\nimage:\n  repository: ghcr.io/acme/app\n  tag: \"{{ .Chart.AppVersion }}\"\n", v, &[], "line 4: "),
+            ("image: \"{{ .Values.image }}\"\n", v, &["image"], "line 1: the image"),
+            ("a: 1\nimage: &img ghcr.io/acme/app:v1\nsidecar:\n  image: *img\n", v, &[], "line 2: this value is in an anchored node (&) that the alias on line 4"),
+            ("base: &base\n  repository: ghcr.io/acme/app\n  tag: v1\napp:\n  image: *base\n", v, &[], "alias on line 5"),
+            ("image: |\n  ghcr.io/acme/app:v1\n", v, &["image"], "block scalar"),
+            ("app:\n  image: ghcr.io/acme/app:v1\n", v, &["web.image"], "no `web.image`"),
+            ("images:\n  - name: ghcr.io/acme/app\n    newTag: |\n      v1\n", YamlKind::Kustomization, &[], "block scalar"),
+        ];
+        for (input, kind, paths, needle) in cases {
+            let err = refused(input, img, kind, paths);
+            assert!(err.contains(needle), "{input:?}: {err}");
+        }
+        // An empty tag is the chart's appVersion: only IMAGE's tag can fill it.
+        let text = "image:\n  repository: ghcr.io/acme/app\n  tag: \"\"\n";
+        let err = refused(text, "ghcr.io/acme/app@NEW", v, &[]);
+        assert!(
+            err.contains("line 3: ") && err.contains("appVersion"),
+            "{err}"
+        );
+        assert_eq!(
+            values(text, "ghcr.io/acme/app:v2@NEW"),
+            "image:\n  repository: ghcr.io/acme/app\n  tag: \"v2@NEW\"\n"
+        );
+    }
+
+    #[test]
+    fn aliases_elsewhere_do_not_block_unrelated_edits() {
+        let text = "defaults: &d {pullPolicy: Always}\nimage:\n  repository: ghcr.io/acme/app\n  tag: v1\nworker: *d\n";
+        assert_eq!(
+            values(text, "ghcr.io/acme/app@NEW"),
+            "defaults: &d {pullPolicy: Always}\nimage:\n  repository: ghcr.io/acme/app\n  tag: v1@NEW\nworker: *d\n"
+        );
+    }
+
+    #[test]
+    fn templated_images_elsewhere_are_notes_not_errors() {
+        let text = "image: \"{{ .Values.global.registry }}/app:v1\"\nmain:\n  image: ghcr.io/acme/app:v1\n";
+        let plan = plan(
+            text,
+            YamlKind::HelmValues,
+            None,
+            &promotion("ghcr.io/acme/app@NEW", &[]),
+        )
+        .unwrap();
+        assert_eq!(plan.targets.len(), 1);
+        assert_eq!(plan.notes.len(), 1, "{:?}", plan.notes);
+        assert!(plan.notes[0].starts_with("line 1:"), "{:?}", plan.notes);
+    }
+
+    #[test]
+    fn at_the_digest_means_no_edit() {
+        let text = format!("image: ghcr.io/acme/app:v1@{NEW}\n");
+        let plan = plan(
+            &text,
+            YamlKind::HelmValues,
+            None,
+            &promotion("ghcr.io/acme/app@NEW", &[]),
+        )
+        .unwrap();
+        assert_eq!(plan.targets.len(), 1);
+        assert!(plan.targets[0].edits.is_empty());
     }
 }
