@@ -446,7 +446,37 @@ pub struct PolicyArgs {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
+    /// The image (overrides `image:` in the config): REG/REPO:TAG or REG/REPO@sha256:HEX
+    pub image: Option<String>,
+    /// The pipeline's configuration (default: ./wharf.yaml when it exists;
+    /// keys in docs/run.md)
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    pub image: Option<String>,
+    /// Print the effective configuration (file, then flags) and exit
+    #[arg(long = "print-config")]
+    pub print_config: bool,
+    /// Where the SBOM, reports and run.json go (default: wharf-out)
+    #[arg(long = "output-dir", value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+    /// Also write the run summary (run.json) here: Jenkins' output
+    #[arg(long = "output-json", value_name = "FILE")]
+    pub output_json: Option<PathBuf>,
+    /// Write a dotenv report here (GitLab's `artifacts: reports: dotenv:`)
+    #[arg(long = "output-dotenv", value_name = "FILE")]
+    pub output_dotenv: Option<PathBuf>,
+    /// The scan gate: critical, high, medium, low or none
+    #[arg(long = "fail-on", value_name = "SEV")]
+    pub fail_on: Option<String>,
+    /// OSV data for the scan: a directory or all.zip (default: the local cache)
+    #[arg(long, value_name = "DIR|ZIP")]
+    pub db: Option<PathBuf>,
+    /// Sign with this cosign key instead of keylessly
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// Promote into these files (replaces promote.files)
+    #[arg(long, value_name = "FILE")]
+    pub promote: Vec<PathBuf>,
+    /// Skip the promote stage
+    #[arg(long = "no-promote", conflicts_with = "promote")]
+    pub no_promote: bool,
 }

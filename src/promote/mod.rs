@@ -56,6 +56,18 @@ impl Planned {
 
 /// Runs `wharf promote`.
 pub fn run(global: &Global, args: &PromoteArgs) -> Result<Outcome> {
+    promote(global, args, None, &mut Vec::new())
+}
+
+/// Runs `wharf promote`, adding to `written` each local file it changed.
+/// `verified` is the signer when the caller (`wharf run`'s verify stage)
+/// has just verified IMAGE's signature; promote then does not check again.
+pub fn promote(
+    global: &Global,
+    args: &PromoteArgs,
+    verified: Option<&str>,
+    written: &mut Vec<PathBuf>,
+) -> Result<Outcome> {
     let image = Reference::parse(&args.image)?;
     let mut values_paths = args.values_path.clone();
     let mut identity = args.identity.clone();
@@ -103,7 +115,8 @@ pub fn run(global: &Global, args: &PromoteArgs) -> Result<Outcome> {
         ));
     }
     // --check writes nothing, so it verifies only when asked to.
-    let expected = if args.no_verify || (mode == Mode::Check && !has_identity) {
+    let expected = if verified.is_some() || args.no_verify || (mode == Mode::Check && !has_identity)
+    {
         None
     } else {
         Some(Expected::from_args(&identity).map_err(|e| match e {
@@ -127,8 +140,11 @@ pub fn run(global: &Global, args: &PromoteArgs) -> Result<Outcome> {
             args,
             &image,
             &promotion,
-            expected.as_ref(),
-            trust.as_ref(),
+            Verifier {
+                verified,
+                expected: expected.as_ref(),
+                trust: trust.as_ref(),
+            },
         );
     }
 
@@ -147,15 +163,13 @@ pub fn run(global: &Global, args: &PromoteArgs) -> Result<Outcome> {
         return Ok(outcome);
     }
 
-    let signer = match (&expected, &trust) {
-        (Some(expected), Some(trust)) => match verify(global, &image, expected, trust)? {
-            Some(signer) => signer,
-            None => return Ok(Outcome::PolicyNo),
-        },
-        _ => {
-            no_verify_warning(&image);
-            NOT_VERIFIED.to_string()
-        }
+    let verifier = Verifier {
+        verified,
+        expected: expected.as_ref(),
+        trust: trust.as_ref(),
+    };
+    let Some(signer) = verifier.signer(global, &image)? else {
+        return Ok(Outcome::PolicyNo);
     };
     let changed: Vec<&Planned> = planned.iter().filter(|p| p.changed()).collect();
     let edited: usize = changed
@@ -182,6 +196,7 @@ pub fn run(global: &Global, args: &PromoteArgs) -> Result<Outcome> {
                 .map(|p| (p.path.as_path(), p.new_text.as_bytes()))
                 .collect();
             fsutil::write_all_atomic(&files)?;
+            written.extend(changed.iter().map(|p| p.path.clone()));
             if changed.is_empty() {
                 report::info(&format!(
                     "all {targets} entr{} of {} are at {} already; nothing written",
@@ -404,6 +419,31 @@ fn short(digest: &str) -> &str {
     digest.get(..19).unwrap_or(digest)
 }
 
+/// How promote learns who signed IMAGE.
+struct Verifier<'a> {
+    /// Already verified by the caller: the signer.
+    verified: Option<&'a str>,
+    expected: Option<&'a Expected>,
+    trust: Option<&'a crate::trust::Trust>,
+}
+
+impl Verifier<'_> {
+    /// The signer; `None` when no signature verifies (said why);
+    /// [`NOT_VERIFIED`] under `--no-verify` (said loudly).
+    fn signer(&self, global: &Global, image: &Reference) -> Result<Option<String>> {
+        if let Some(signer) = self.verified {
+            return Ok(Some(signer.to_string()));
+        }
+        match (self.expected, self.trust) {
+            (Some(expected), Some(trust)) => verify(global, image, expected, trust),
+            _ => {
+                no_verify_warning(image);
+                Ok(Some(NOT_VERIFIED.to_string()))
+            }
+        }
+    }
+}
+
 /// Checks the signature; `Some(signer)` when one verifies, `None` (after
 /// saying why) when none does.
 fn verify(
@@ -540,8 +580,7 @@ fn pull_request(
     args: &PromoteArgs,
     image: &Reference,
     promotion: &Promotion,
-    expected: Option<&Expected>,
-    trust: Option<&crate::trust::Trust>,
+    verifier: Verifier,
 ) -> Result<Outcome> {
     let repo_text = match &args.repo {
         Some(r) => r.clone(),
@@ -601,15 +640,8 @@ fn pull_request(
         ));
         return Ok(Outcome::Ok);
     }
-    let signer = match (expected, trust) {
-        (Some(expected), Some(trust)) => match verify(global, image, expected, trust)? {
-            Some(signer) => signer,
-            None => return Ok(Outcome::PolicyNo),
-        },
-        _ => {
-            no_verify_warning(image);
-            NOT_VERIFIED.to_string()
-        }
+    let Some(signer) = verifier.signer(global, image)? else {
+        return Ok(Outcome::PolicyNo);
     };
     let last = image.name().rsplit('/').next().unwrap_or("image");
     let hex = promotion.digest.trim_start_matches("sha256:");

@@ -24,6 +24,12 @@ use crate::{report, Error, Outcome, Result};
 
 /// Runs `wharf sign`.
 pub fn run(global: &Global, args: &SignArgs) -> Result<Outcome> {
+    sign_image(global, args).map(|_| Outcome::Ok)
+}
+
+/// Signs the image (or finds it signed already); returns the check that
+/// recognises the signer's signatures, for `wharf run`'s verify stage.
+pub fn sign_image(global: &Global, args: &SignArgs) -> Result<crate::verify::Expected> {
     let reference = Reference::parse(&args.image)?;
     let annotations = verify::parse_annotations(&args.annotations)?;
     let (signer, trust) = Session::prepare(&args.signing)?;
@@ -54,7 +60,7 @@ pub fn run(global: &Global, args: &SignArgs) -> Result<Outcome> {
                 "{image} is already signed by {} ({found}); nothing to do",
                 session.signed_by
             ));
-            return Ok(Outcome::Ok);
+            return Ok(session.expected);
         }
         session.announce(image);
 
@@ -103,7 +109,7 @@ pub fn run(global: &Global, args: &SignArgs) -> Result<Outcome> {
             "verify it: wharf verify {image} {}",
             session.verify_flags()
         ));
-        Ok(Outcome::Ok)
+        Ok(session.expected)
     })
 }
 
