@@ -14,6 +14,7 @@ mod attest;
 mod db;
 mod image;
 mod pin;
+mod promote_pr;
 mod registry;
 mod sbom;
 mod sbom_writers;
