@@ -251,7 +251,7 @@ pub struct SigningArgs {
     pub trust_config: Option<PathBuf>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct IdentityArgs {
     /// Who must have signed, exactly: the certificate's SAN (a CI workflow
     /// URL such as https://github.com/ORG/REPO/.github/workflows/F.yml@refs/heads/main,

@@ -7,6 +7,29 @@ use std::path::Path;
 /// Replaces the contents of `path` with `bytes` atomically, keeping its
 /// permissions. A symlink is followed: its target is rewritten, the link stays.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    stage(path, bytes)?.commit()
+}
+
+/// A file's new contents, flushed to a temporary file beside it and not yet
+/// in place. Dropping it removes the temporary file; the target is untouched.
+pub struct Staged {
+    tmp: tempfile::NamedTempFile,
+    target: std::path::PathBuf,
+}
+
+impl Staged {
+    /// Renames the new contents over the target.
+    pub fn commit(self) -> Result<(), String> {
+        self.tmp
+            .persist(&self.target)
+            .map_err(|e| format!("cannot replace the file: {}", e.error))?;
+        Ok(())
+    }
+}
+
+/// Everything [`write_atomic`] does short of the final rename: the part
+/// that can fail for want of space or permissions.
+pub fn stage(path: &Path, bytes: &[u8]) -> Result<Staged, String> {
     let target =
         std::fs::canonicalize(path).map_err(|e| format!("cannot resolve the path: {e}"))?;
     let dir = target
@@ -28,9 +51,21 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
     tmp.as_file()
         .sync_all()
         .map_err(|e| format!("cannot flush to disk: {e}"))?;
-    // On failure the temporary file is removed when `tmp` drops; the target is untouched.
-    tmp.persist(&target)
-        .map_err(|e| format!("cannot replace the file: {}", e.error))?;
+    Ok(Staged { tmp, target })
+}
+
+/// Replaces several files: every new content is written and flushed beside
+/// its file first, and only when all of them are staged is each renamed into
+/// place. A failure while staging changes no file.
+pub fn write_all_atomic(files: &[(&Path, &[u8])]) -> crate::Result<()> {
+    let mut staged = Vec::with_capacity(files.len());
+    for (path, bytes) in files {
+        let s = stage(path, bytes).map_err(|e| crate::Error::file(path, e))?;
+        staged.push((*path, s));
+    }
+    for (path, s) in staged {
+        s.commit().map_err(|e| crate::Error::file(path, e))?;
+    }
     Ok(())
 }
 
@@ -129,5 +164,20 @@ mod tests {
             .unwrap()
             .file_type()
             .is_symlink());
+    }
+
+    #[test]
+    fn a_batch_that_cannot_stage_every_file_changes_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = dir.path().join("a.yaml");
+        let gone = dir.path().join("gone/b.yaml");
+        std::fs::write(&first, "old").unwrap();
+        let err = write_all_atomic(&[(&first, b"new"), (&gone, b"new")]).unwrap_err();
+        assert!(err.to_string().contains("gone/b.yaml"), "{err}");
+        assert_eq!(std::fs::read(&first).unwrap(), b"old");
+        // No temporary file is left behind either.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        write_all_atomic(&[(&first, b"new")]).unwrap();
+        assert_eq!(std::fs::read(&first).unwrap(), b"new");
     }
 }

@@ -74,7 +74,7 @@ pub fn run(cli: cli::Cli) -> Result<Outcome> {
         Command::Verify(args) => verify::verify_image(&global, &args),
         Command::VerifyBlob(args) => verify::verify_blob(&args),
         Command::GenerateKeyPair(args) => sign::key::generate_key_pair(&args),
-        Command::Promote(_) => Err(Error::NotBuilt("promote")),
+        Command::Promote(args) => promote::run(&global, &args),
         Command::Policy(_) => Err(Error::NotBuilt("policy")),
         Command::Run(_) => Err(Error::NotBuilt("run")),
     }

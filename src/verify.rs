@@ -533,45 +533,70 @@ pub fn parse_annotations(flags: &[String]) -> Result<BTreeMap<String, String>> {
 
 /// One bundle found attached to the image, and what came of checking it.
 #[derive(Debug, serde::Serialize)]
-struct Checked {
+pub struct Checked {
     /// The artifact manifest carrying the bundle.
-    manifest: String,
-    predicate_type: Option<String>,
-    verified: bool,
-    signer: Option<String>,
-    issuer: Option<String>,
-    reason: Option<String>,
+    pub manifest: String,
+    pub predicate_type: Option<String>,
+    pub verified: bool,
+    pub signer: Option<String>,
+    pub issuer: Option<String>,
+    pub reason: Option<String>,
 }
 
-/// Runs `wharf verify IMAGE`.
-pub fn verify_image(
+/// What checking an image's attached bundles found.
+pub struct Verification {
+    /// The image's digest (IMAGE resolved once).
+    pub digest: String,
+    /// Every bundle of the kind asked for, and its verdict.
+    pub checked: Vec<Checked>,
+    /// Verified attestations' predicates, with their creation time.
+    pub predicates: Vec<(String, Vec<u8>)>,
+}
+
+impl Verification {
+    pub fn verified(&self) -> bool {
+        self.checked.iter().any(|c| c.verified)
+    }
+
+    /// Who signed the bundles that verified, deduplicated.
+    pub fn signers(&self) -> Vec<String> {
+        let mut signers: Vec<String> = Vec::new();
+        for c in self.checked.iter().filter(|c| c.verified) {
+            let who = match (&c.signer, &c.issuer) {
+                (Some(s), Some(i)) => format!("{s} (issuer {i})"),
+                (Some(s), None) => s.clone(),
+                _ => continue,
+            };
+            if !signers.contains(&who) {
+                signers.push(who);
+            }
+        }
+        signers
+    }
+}
+
+/// Finds the bundles (and legacy `.sig`/`.att` layers) attached to the
+/// image and checks each of the kind `want` (a predicate type URI, or
+/// [`SIGN_PREDICATE_TYPE`] for signatures) against `expected`.
+pub fn collect(
     global: &crate::config::Global,
-    args: &crate::cli::VerifyArgs,
-) -> Result<Outcome> {
-    use crate::reference::Reference;
-    use crate::registry::RegistryClient;
-
-    let expected = Expected::from_args(&args.identity)?;
-    let required = parse_annotations(&args.annotations)?;
-    let reference = Reference::parse(&args.image)?;
-    let trust = trust::load(args.trusted_root.as_deref(), args.trust_config.as_deref())?;
-    let want = args
-        .attestation_type
-        .as_deref()
-        .map(predicate_type_uri)
-        .unwrap_or_else(|| SIGN_PREDICATE_TYPE.to_string());
+    reference: &crate::reference::Reference,
+    expected: &Expected,
+    trust: &trust::Trust,
+    want: &str,
+    required: &BTreeMap<String, String>,
+) -> Result<Verification> {
     let is_signature = want == SIGN_PREDICATE_TYPE;
-
-    let client = RegistryClient::new(global).map_err(Error::Usage)?;
+    let client = crate::registry::RegistryClient::new(global).map_err(Error::Usage)?;
     let runtime = crate::runtime()?;
     let (digest, stored, legacy) = runtime.block_on(async {
-        let resolved = client.resolve(&reference, None).await?;
-        let stored = crate::sign::storage::bundles(&client, &reference, &resolved.digest).await?;
+        let resolved = client.resolve(reference, None).await?;
+        let stored = crate::sign::storage::bundles(&client, reference, &resolved.digest).await?;
         // cosign's legacy layout: signatures in `.sig`, attestations in `.att`.
         let legacy = if is_signature {
-            crate::sign::legacy::signatures(&client, &reference, &resolved.digest).await?
+            crate::sign::legacy::signatures(&client, reference, &resolved.digest).await?
         } else {
-            crate::sign::legacy::attestations(&client, &reference, &resolved.digest).await?
+            crate::sign::legacy::attestations(&client, reference, &resolved.digest).await?
         };
         Ok::<_, Error>((resolved.digest, stored, legacy))
     })?;
@@ -623,7 +648,7 @@ pub fn verify_image(
             // Not what was asked for (an SBOM attestation when verifying a signature): not a refusal.
             continue;
         }
-        let verdict = check_image_bundle(text, &digest, &expected, &trust).and_then(|signer| {
+        let verdict = check_image_bundle(text, &digest, expected, trust).and_then(|signer| {
             require(&signed_annotations(statement.as_ref(), &digest)).map(|()| signer)
         });
         if verdict.is_ok() && !is_signature {
@@ -643,7 +668,7 @@ pub fn verify_image(
         ));
     }
     for sig in legacy.iter().filter(|_| is_signature) {
-        let verdict = check_legacy(sig, &digest, &expected, &trust)
+        let verdict = check_legacy(sig, &digest, expected, trust)
             .and_then(|(signer, signed)| require(&signed).map(|()| signer));
         checked.push(Checked::from_verdict(&sig.location, None, verdict));
     }
@@ -658,10 +683,10 @@ pub fn verify_image(
         };
         let statement = bundle_statement(&bundle).ok().flatten();
         let predicate_type = predicate_type_of(statement.as_ref());
-        if predicate_type.as_deref() != Some(want.as_str()) {
+        if predicate_type.as_deref() != Some(want) {
             continue;
         }
-        let verdict = check_image_bundle(&bundle, &digest, &expected, &trust).and_then(|signer| {
+        let verdict = check_image_bundle(&bundle, &digest, expected, trust).and_then(|signer| {
             require(&signed_annotations(statement.as_ref(), &digest)).map(|()| signer)
         });
         if verdict.is_ok() {
@@ -677,6 +702,35 @@ pub fn verify_image(
         ));
     }
 
+    Ok(Verification {
+        digest,
+        checked,
+        predicates,
+    })
+}
+
+/// Runs `wharf verify IMAGE`.
+pub fn verify_image(
+    global: &crate::config::Global,
+    args: &crate::cli::VerifyArgs,
+) -> Result<Outcome> {
+    use crate::reference::Reference;
+
+    let expected = Expected::from_args(&args.identity)?;
+    let required = parse_annotations(&args.annotations)?;
+    let reference = Reference::parse(&args.image)?;
+    let trust = trust::load(args.trusted_root.as_deref(), args.trust_config.as_deref())?;
+    let want = args
+        .attestation_type
+        .as_deref()
+        .map(predicate_type_uri)
+        .unwrap_or_else(|| SIGN_PREDICATE_TYPE.to_string());
+    let is_signature = want == SIGN_PREDICATE_TYPE;
+    let Verification {
+        digest,
+        checked,
+        mut predicates,
+    } = collect(global, &reference, &expected, &trust, &want, &required)?;
     let ok = checked.iter().any(|c| c.verified);
     let what = if is_signature {
         "signature".to_string()

@@ -103,6 +103,18 @@ pub struct Document {
     pub root: Node,
     /// Byte range from the document's start (its `---`, if any) to its end.
     pub span: Range<usize>,
+    /// Anchored nodes that an alias uses: editing inside one would change
+    /// every place it is aliased too.
+    pub aliased: Vec<Aliased>,
+}
+
+/// An anchored node (`&name`) and the first alias (`*name`) that uses it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Aliased {
+    /// The anchored node's span.
+    pub anchor: Range<usize>,
+    /// Byte offset of the first alias of it.
+    pub alias: usize,
 }
 
 impl Node {
@@ -284,6 +296,61 @@ impl Mapping {
     }
 }
 
+/// Where a new `key` goes at the end of `map`, and the text to write
+/// before its value: `(offset, "\n<indent>key: ")` for a block mapping (after
+/// the rest of the last value's line, so an inline comment stays where it
+/// is), `(offset, ", key: ")` for a flow one. `Err` carries an offset and
+/// why no key can be added there.
+pub fn new_key(text: &str, map: &Mapping, key: &str) -> Result<(usize, String), (usize, String)> {
+    let last = map
+        .entries
+        .iter()
+        .flat_map(|(k, v)| [k, v])
+        .max_by_key(|n| n.span().end)
+        .ok_or_else(|| (map.span.start, "is empty".to_string()))?;
+    let end = last.span().end;
+    if map.flow {
+        // `{name: x, newTag: y}` → `{name: x, newTag: y, key: …}`: right
+        // after the last value, so spacing and a trailing comma stay.
+        return Ok((end, format!(", {key}: ")));
+    }
+    if matches!(last, Node::Scalar(s) if matches!(s.style, Style::Literal | Style::Folded)) {
+        return Err((
+            last.span().start,
+            format!("ends with a block scalar; add `{key}:` before it and run wharf again"),
+        ));
+    }
+    let bytes = text.as_bytes();
+    let newline = bytes
+        .get(end..)
+        .and_then(|rest| rest.iter().position(|&b| b == b'\n'))
+        .map(|p| end + p);
+    let (at, eol) = match newline {
+        Some(n) if n > end && bytes[n - 1] == b'\r' => (n - 1, "\r\n"),
+        Some(n) => (n, "\n"),
+        None => (text.len(), line_break(text)),
+    };
+    let indent = match map.indent {
+        Some(indent) => indent,
+        None => {
+            // The parser gives block mappings an indent; this is only a
+            // fallback: the mapping's column, counting `- ` as indentation.
+            let before = text.get(..map.span.start).unwrap_or_default();
+            let line_start = before.rfind('\n').map_or(0, |n| n + 1);
+            before.get(line_start..).unwrap_or_default().chars().count()
+        }
+    };
+    Ok((at, format!("{eol}{}{key}: ", " ".repeat(indent))))
+}
+
+/// The text's line break, from its first line.
+pub fn line_break(text: &str) -> &'static str {
+    match text.find('\n') {
+        Some(n) if n > 0 && text.as_bytes()[n - 1] == b'\r' => "\r\n",
+        _ => "\n",
+    }
+}
+
 /// A collection being built while its children's events arrive.
 struct Frame {
     kind: FrameKind,
@@ -312,6 +379,7 @@ struct Builder<'t> {
     anchors: HashMap<usize, Node>,
     root: Option<Node>,
     alias_budget: usize,
+    aliased: Vec<Aliased>,
 }
 
 fn byte_range(text: &str, span: &Span) -> Range<usize> {
@@ -456,6 +524,13 @@ impl Builder<'_> {
         };
         let node = node.clone();
         self.charge(node.count(), range.start)?;
+        let anchor = node.span();
+        if !self.aliased.iter().any(|a| a.anchor == anchor) {
+            self.aliased.push(Aliased {
+                anchor,
+                alias: range.start,
+            });
+        }
         self.complete(node, 0)
     }
 
@@ -515,6 +590,7 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
         anchors: HashMap::new(),
         root: None,
         alias_budget: MAX_ALIAS_NODES,
+        aliased: Vec::new(),
     };
     let mut documents = Vec::new();
     let mut document_start = 0;
@@ -535,6 +611,7 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
                 document_start = byte_range(text, &span).start;
                 // Anchor ids do not carry across documents.
                 builder.anchors.clear();
+                builder.aliased.clear();
                 builder.root = None;
             }
             Event::DocumentEnd => {
@@ -549,6 +626,7 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
                 documents.push(Document {
                     root,
                     span: document_start..end,
+                    aliased: std::mem::take(&mut builder.aliased),
                 });
             }
             Event::Scalar(value, style, anchor, _) => {

@@ -137,7 +137,8 @@ struct Scanned {
 
 /// Runs `wharf pin`.
 pub fn run(global: &Global, options: &PinOptions) -> Result<Outcome> {
-    let files = collect_files(&options.paths).map_err(|e| nothing_written(options.mode, e))?;
+    let files = collect_files(&options.paths, pin_reads, Some(NOT_PIN_FILE))
+        .map_err(|e| nothing_written(options.mode, e))?;
     let mut scanned = Vec::new();
     let mut errors = Vec::new();
     for path in files {
@@ -300,8 +301,21 @@ fn nothing_written(mode: Mode, err: Error) -> Error {
     Error::Many(errors)
 }
 
-/// The files to read: explicit files as given, directories walked.
-fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+/// The files pin reads.
+fn pin_reads(path: &Path) -> bool {
+    FileKind::of(path).is_some()
+}
+
+const NOT_PIN_FILE: &str = "not a file pin reads: name Dockerfiles `Dockerfile`, `Containerfile` or `*.Dockerfile`, and YAML `*.yaml`/`*.yml`";
+
+/// The files to read: directories walked for the files `accept` takes;
+/// explicit files as given, or refused with `refusal` when `accept` does not
+/// take them (`None`: every explicit file is read).
+pub(crate) fn collect_files(
+    paths: &[PathBuf],
+    accept: fn(&Path) -> bool,
+    refusal: Option<&str>,
+) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for path in paths {
@@ -319,7 +333,7 @@ fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
                 .into_iter();
             for entry in walker.filter_entry(|e| !skip_dir(e)) {
                 match entry {
-                    Ok(e) if e.file_type().is_file() && FileKind::of(e.path()).is_some() => {
+                    Ok(e) if e.file_type().is_file() && accept(e.path()) => {
                         files.push(e.into_path())
                     }
                     Ok(_) => {}
@@ -332,13 +346,11 @@ fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
                     }
                 }
             }
-        } else if FileKind::of(path).is_some() {
-            files.push(path.clone());
         } else {
-            errors.push(Error::file(
-                path,
-                "not a file pin reads: name Dockerfiles `Dockerfile`, `Containerfile` or `*.Dockerfile`, and YAML `*.yaml`/`*.yml`",
-            ));
+            match refusal {
+                Some(why) if !accept(path) => errors.push(Error::file(path, why)),
+                _ => files.push(path.clone()),
+            }
         }
     }
     if !errors.is_empty() {
@@ -573,7 +585,7 @@ fn apply(
     Ok(out)
 }
 
-fn unified_diff(path: &Path, old: &str, new: &str) -> String {
+pub(crate) fn unified_diff(path: &Path, old: &str, new: &str) -> String {
     let name = path.display().to_string();
     similar::TextDiff::from_lines(old, new)
         .unified_diff()

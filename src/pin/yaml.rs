@@ -31,7 +31,8 @@ pub enum YamlKind {
 }
 
 /// The keys whose list items are Kubernetes containers.
-const CONTAINER_KEYS: [&str; 3] = ["containers", "initContainers", "ephemeralContainers"];
+pub(crate) const CONTAINER_KEYS: [&str; 3] =
+    ["containers", "initContainers", "ephemeralContainers"];
 
 const KUSTOMIZE_NO_TAG: &str = "no newTag: the tag comes from the resources; set newTag or digest";
 const HELM_NO_TAG: &str =
@@ -75,7 +76,7 @@ pub fn find(text: &str, kind: YamlKind) -> Result<Vec<Site>, FindError> {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum DocKind {
+pub(crate) enum DocKind {
     Kustomization,
     Kubernetes,
     Compose,
@@ -85,7 +86,7 @@ enum DocKind {
     Other,
 }
 
-fn classify(root: &Node, kind: YamlKind) -> DocKind {
+pub(crate) fn classify(root: &Node, kind: YamlKind) -> DocKind {
     match kind {
         YamlKind::Kustomization => return DocKind::Kustomization,
         YamlKind::Compose => return DocKind::Compose,
@@ -111,7 +112,7 @@ fn classify(root: &Node, kind: YamlKind) -> DocKind {
 }
 
 /// A top-level `services` mapping whose values are all mappings.
-fn is_compose(root: &Mapping) -> bool {
+pub(crate) fn is_compose(root: &Mapping) -> bool {
     root.get("services")
         .and_then(Node::as_mapping)
         .is_some_and(|services| {
@@ -341,71 +342,14 @@ impl Finder<'_> {
 
     /// A new `digest:` key at the end of a kustomize `images:` entry.
     fn insert_digest_key(&self, entry: &Mapping) -> Result<Patch, FindError> {
-        let last = entry
-            .entries
-            .iter()
-            .flat_map(|(k, v)| [k, v])
-            .max_by_key(|n| n.span().end)
-            .ok_or_else(|| {
-                FindError::at(self.line(entry.span.start), "an `images:` entry is empty")
-            })?;
-        let end = last.span().end;
-        if entry.flow {
-            // `{name: x, newTag: y}` → `{name: x, newTag: y, digest: …}`;
-            // right after the last value, so spacing and a trailing comma stay.
-            return Ok(Patch::Insert {
-                at: end,
-                before: ", digest: ".to_string(),
-                after: String::new(),
-            });
-        }
-        if matches!(last, Node::Scalar(s) if matches!(s.style, yaml::Style::Literal | yaml::Style::Folded))
-        {
-            return Err(FindError::at(
-                self.line(last.span().start),
-                "this `images:` entry ends with a block scalar; add `digest:` before it and run wharf again",
-            ));
-        }
-        // After the rest of the last value's line, so an inline comment
-        // stays on the line it describes.
-        let bytes = self.text.as_bytes();
-        let newline = bytes[end..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map(|p| end + p);
-        let (at, eol) = match newline {
-            Some(n) if n > end && bytes[n - 1] == b'\r' => (n - 1, "\r\n"),
-            Some(n) => (n, "\n"),
-            None => (self.text.len(), self.file_line_break()),
-        };
-        let indent = match entry.indent {
-            Some(indent) => indent,
-            None => {
-                // The parser gives block mappings an indent; this is only a
-                // fallback: the entry's column, counting `- ` as indentation.
-                let before_entry = self.text.get(..entry.span.start).unwrap_or_default();
-                let line_start = before_entry.rfind('\n').map_or(0, |n| n + 1);
-                before_entry
-                    .get(line_start..)
-                    .unwrap_or_default()
-                    .chars()
-                    .count()
-            }
-        };
-        let before = format!("{eol}{}digest: ", " ".repeat(indent));
+        let (at, before) = yaml::new_key(self.text, entry, "digest").map_err(|(offset, why)| {
+            FindError::at(self.line(offset), format!("this `images:` entry {why}"))
+        })?;
         Ok(Patch::Insert {
             at,
             before,
             after: String::new(),
         })
-    }
-
-    /// The file's line break, from its first line.
-    fn file_line_break(&self) -> &'static str {
-        match self.text.find('\n') {
-            Some(n) if n > 0 && self.text.as_bytes()[n - 1] == b'\r' => "\r\n",
-            _ => "\n",
-        }
     }
 
     fn compose(&mut self, root: &Mapping) -> Result<(), FindError> {
@@ -576,7 +520,7 @@ impl Finder<'_> {
 /// The Bitnami `{registry, repository, tag, digest}` and Helm default
 /// `{repository, tag, pullPolicy}` shapes: a string `repository` and a
 /// `tag` or `digest` key.
-fn is_image_map(map: &Mapping) -> bool {
+pub(crate) fn is_image_map(map: &Mapping) -> bool {
     let repository = map
         .get("repository")
         .and_then(Node::as_scalar)

@@ -14,6 +14,7 @@ mod attest;
 mod db;
 mod image;
 mod pin;
+mod promote;
 mod promote_pr;
 mod registry;
 mod sbom;
