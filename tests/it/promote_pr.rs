@@ -430,7 +430,7 @@ fn api_unreachable_server_says_where_it_tried() {
     assert!(error.contains("GITHUB_API_URL"), "{error}");
 }
 
-// The command line. The --pull-request wiring is in src/promote/mod.rs.
+// The command line (the wiring is in src/promote/mod.rs).
 
 const DIGEST_HEX: &str = "1a2b3c4d5e6f7a8b1a2b3c4d5e6f7a8b1a2b3c4d5e6f7a8b1a2b3c4d5e6f7a8b";
 const IMAGE_REPO: &str = "registry.example.com/team/app";
@@ -471,7 +471,6 @@ fn promote_pr(fake: &FakeGitHub, token: Option<&str>) -> (Output, tempfile::Temp
 }
 
 #[test]
-#[ignore = "waits for the --pull-request wiring in src/promote/mod.rs"]
 fn cli_opens_a_pull_request_with_the_file_from_the_base_branch() {
     let fake = FakeGitHub::start(REPO, TOKEN);
     fake.seed("main", &[(VALUES, BASE_VALUES.as_bytes())]);
@@ -539,7 +538,6 @@ fn cli_opens_a_pull_request_with_the_file_from_the_base_branch() {
 }
 
 #[test]
-#[ignore = "waits for the --pull-request wiring in src/promote/mod.rs"]
 fn cli_second_run_moves_the_branch_and_updates_the_same_pull_request() {
     let fake = FakeGitHub::start(REPO, TOKEN);
     fake.seed("main", &[(VALUES, BASE_VALUES.as_bytes())]);
@@ -561,7 +559,6 @@ fn cli_second_run_moves_the_branch_and_updates_the_same_pull_request() {
 }
 
 #[test]
-#[ignore = "waits for the --pull-request wiring in src/promote/mod.rs"]
 fn cli_nothing_to_promote_opens_nothing() {
     let fake = FakeGitHub::start(REPO, TOKEN);
     let promoted = BASE_VALUES.replace("team/app:v1", &format!("team/app:v2@sha256:{DIGEST_HEX}"));
@@ -575,7 +572,6 @@ fn cli_nothing_to_promote_opens_nothing() {
 }
 
 #[test]
-#[ignore = "waits for the --pull-request wiring in src/promote/mod.rs"]
 fn cli_without_github_token_says_how_to_give_one() {
     let fake = FakeGitHub::start(REPO, TOKEN);
     fake.seed("main", &[(VALUES, BASE_VALUES.as_bytes())]);
@@ -587,7 +583,6 @@ fn cli_without_github_token_says_how_to_give_one() {
 }
 
 #[test]
-#[ignore = "waits for the --pull-request wiring in src/promote/mod.rs"]
 fn cli_github_failure_exits_2_naming_the_step_and_creates_nothing() {
     let fake = FakeGitHub::start(REPO, TOKEN);
     fake.seed("main", &[(VALUES, BASE_VALUES.as_bytes())]);
