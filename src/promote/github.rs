@@ -27,12 +27,14 @@
 //! replaced by a regular file. When the branch already holds exactly this
 //! change on the current base, it is left where it is (no new commit).
 //!
-//! The file contents are read before the base's head is looked up, so a
-//! commit landing on the base in between, touching an edited file, would
-//! be overwritten in the pull request's diff; a reviewer sees it there.
+//! The edits are made to the files as read; if a commit lands on the base
+//! in between and changes one of them, publishing stops (the blob on the
+//! base is no longer the one read) instead of undoing that commit's change
+//! in the pull request.
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
@@ -161,6 +163,8 @@ pub struct Api {
     /// Sent in the Authorization header; otherwise kept only to scrub it
     /// from anything a server sends back that ends up in a message.
     token: String,
+    /// (branch, path) → the blob id of the version `read_files` returned.
+    read: Mutex<HashMap<(String, String), String>>,
 }
 
 /// One call's client, for one repository.
@@ -169,6 +173,8 @@ struct Session<'a> {
     root: &'a str,
     token: &'a str,
     client: octocrab::Octocrab,
+    /// What `read_files` saw, as `Api::read`.
+    read: HashMap<(String, String), String>,
 }
 
 impl Api {
@@ -228,6 +234,7 @@ impl Api {
             repo,
             root,
             token: token.to_string(),
+            read: Mutex::new(HashMap::new()),
         })
     }
 
@@ -252,7 +259,9 @@ impl Api {
         let mut out = Vec::with_capacity(paths.len());
         for path in paths {
             let path = repo_path(path)?;
-            out.push(session.read_file(branch, &path).await?);
+            let (bytes, blob) = session.read_file(branch, &path).await?;
+            self.read_log().insert((branch.to_string(), path), blob);
+            out.push(bytes);
         }
         Ok(out)
     }
@@ -261,6 +270,11 @@ impl Api {
     /// `change.branch` at the commit, and opens or updates the pull request.
     pub async fn publish(&self, change: &ChangeSet) -> Result<Published> {
         self.session()?.publish(change).await
+    }
+
+    fn read_log(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), String>> {
+        // Only ever inserted into: a panic elsewhere leaves it consistent.
+        self.read.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// A client for one call. Only from async code: it needs the runtime.
@@ -299,6 +313,7 @@ impl Api {
             root: &self.root,
             token: &self.token,
             client,
+            read: self.read_log().clone(),
         })
     }
 }
@@ -313,7 +328,8 @@ impl Session<'_> {
         Ok(info.default_branch)
     }
 
-    async fn read_file(&self, branch: &str, path: &str) -> Result<Vec<u8>> {
+    /// The bytes of `path` on `branch`, and their blob id.
+    async fn read_file(&self, branch: &str, path: &str) -> Result<(Vec<u8>, String)> {
         let route = self.route(&format!(
             "/contents/{}?ref={}",
             encode_path(path),
@@ -405,7 +421,7 @@ impl Session<'_> {
                 )),
             ));
         }
-        Ok(bytes)
+        Ok((bytes, file.sha))
     }
 
     async fn publish(&self, change: &ChangeSet) -> Result<Published> {
@@ -543,7 +559,8 @@ impl Session<'_> {
     /// The mode each file has on the base (`100644` for a new one), walking
     /// the base's tree one directory level at a time. Refuses paths that
     /// are not regular files there: the commit would replace a symbolic
-    /// link or a submodule with a file.
+    /// link or a submodule with a file. Stops when a file `read_files`
+    /// returned is no longer the one on the base.
     async fn modes(
         &self,
         root: &str,
@@ -567,12 +584,11 @@ impl Session<'_> {
                     .find(|e| e.path == *dir && e.kind == "tree")
                     .map(|e| e.sha.clone());
             }
-            let Some(tree) = tree else {
+            let entries = match tree {
+                Some(tree) => self.listing(&tree, &mut listings).await?,
                 // A new directory: a new file.
-                modes.push(REGULAR_FILE.to_string());
-                continue;
+                None => &[],
             };
-            let entries = self.listing(&tree, &mut listings).await?;
             let refuse = |what: &str| Error::GitHub {
                 what: format!("GitHub {}: {path}", self.repo),
                 why: format!(
@@ -580,7 +596,8 @@ impl Session<'_> {
                      regular file. Name the file it stands for instead"
                 ),
             };
-            let mode = match entries.iter().find(|e| e.path == *name) {
+            let entry = entries.iter().find(|e| e.path == *name);
+            let mode = match entry {
                 None => REGULAR_FILE.to_string(),
                 Some(entry) => match entry.mode.as_str() {
                     "100644" | "100755" => entry.mode.clone(),
@@ -590,6 +607,18 @@ impl Session<'_> {
                     other => return Err(refuse(&format!("of git mode {other}"))),
                 },
             };
+            // The edit was made to the version read_files returned.
+            if let Some(read) = self.read.get(&(base.to_string(), path.clone())) {
+                if entry.map(|e| &e.sha) != Some(read) {
+                    return Err(Error::GitHub {
+                        what: format!("GitHub {}: {path}", self.repo),
+                        why: format!(
+                            "changed on branch {base} after wharf read it (a commit landed \
+                             meanwhile); nothing was written. Run again to edit the new version"
+                        ),
+                    });
+                }
+            }
             modes.push(mode);
         }
         Ok(modes)

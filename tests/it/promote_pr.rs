@@ -96,6 +96,10 @@ fn api_reads_files_from_the_base_branch_with_paths_and_refs_encoded() {
             "{}",
             request.line()
         );
+        assert_eq!(
+            request.header("accept"),
+            Some("application/vnd.github+json")
+        );
     }
     // A named base is taken as it is, without asking.
     assert_eq!(
@@ -358,6 +362,66 @@ fn api_publish_keeps_the_executable_bit_and_refuses_to_replace_a_symlink() {
         write_lines(&fake)
     );
     assert_eq!(fake.mode("main", VALUES).as_deref(), Some("120000"));
+}
+
+#[test]
+fn api_publish_stops_when_the_base_changed_a_file_after_it_was_read() {
+    let fake = FakeGitHub::start(REPO, TOKEN);
+    fake.seed("main", &[(VALUES, OLD)]);
+    let api = api(&fake);
+
+    // A commit elsewhere on the base is fine: the branch is built on it.
+    block_on(api.read_files("main", &[VALUES.to_string()])).expect("read");
+    let base = fake.seed("main", &[("README.md", b"unrelated\n")]);
+    let published = block_on(api.publish(&change(vec![(VALUES, NEW)]))).expect("publish");
+    assert_eq!(
+        fake.commit(&published.commit).expect("commit").parents,
+        [base]
+    );
+
+    // A commit changing the file that was read and edited is not undone.
+    block_on(api.read_files("main", &[VALUES.to_string()])).expect("read");
+    fake.seed("main", &[(VALUES, b"image: someone/else:v9\n")]);
+    let writes_before = fake.writes().len();
+    let error = block_on(api.publish(&change(vec![(VALUES, NEW)])))
+        .expect_err("stale")
+        .to_string();
+    assert!(
+        error.contains("deploy/values.yaml: changed on branch main after wharf read it"),
+        "{error}"
+    );
+    assert_eq!(
+        fake.writes().len(),
+        writes_before,
+        "{:#?}",
+        write_lines(&fake)
+    );
+}
+
+#[test]
+fn api_publish_moves_the_open_pull_request_to_the_base_asked_for() {
+    let fake = FakeGitHub::start(REPO, TOKEN);
+    fake.seed("main", &[(VALUES, OLD)]);
+    fake.seed("release", &[(VALUES, OLD)]);
+    let api = api(&fake);
+    block_on(api.publish(&change(vec![(VALUES, NEW)]))).expect("into main");
+
+    let mut into_release = change(vec![(VALUES, NEW)]);
+    into_release.base = "release".to_string();
+    let published = block_on(api.publish(&into_release)).expect("into release");
+
+    assert!(!published.created);
+    let patches = fake.requests_to("PATCH", "/pulls/1");
+    assert_eq!(
+        patches[0].json(),
+        json!({"title": into_release.title, "body": into_release.body, "base": "release"})
+    );
+    assert_eq!(fake.pulls()[0].base, "release");
+    let commit = fake.commit(&published.commit).expect("commit");
+    assert_eq!(
+        commit.parents,
+        [fake.branch_head("release").expect("release")]
+    );
 }
 
 #[test]
