@@ -191,11 +191,16 @@ pub fn run(global: &Global, args: &PromoteArgs) -> Result<Outcome> {
                 ));
             } else {
                 report::info(&format!(
-                    "promoted {edited} of {targets} entr{} of {} in {} file(s) to {} (signer: {signer})",
+                    "promoted {edited} of {targets} entr{} of {} in {} file(s) to {}, {}",
                     plural(targets),
                     promotion.repository,
                     changed.len(),
-                    promotion.digest
+                    promotion.digest,
+                    if signer == NOT_VERIFIED {
+                        "NOT verified (--no-verify)".to_string()
+                    } else {
+                        format!("signed by {signer}")
+                    }
                 ));
             }
             if mode == Mode::Commit && !changed.is_empty() {
