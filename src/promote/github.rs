@@ -54,8 +54,10 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 const IO_TIMEOUT: Duration = Duration::from_secs(30);
 /// octocrab retries at once (no back-off) on transport errors, 5xx and
 /// 429. Every call here is safe to repeat: blobs and trees are content
-/// addressed, a repeated commit is an unreferenced object, and a repeated
-/// ref or pull-request creation fails with 422, handled below.
+/// addressed, a repeated commit is an unreferenced object, a repeated ref
+/// creation fails with 422 "Reference already exists" (then the branch is
+/// moved instead), and a repeated pull-request creation fails with 422 "A
+/// pull request already exists", which a re-run turns into an update.
 const RETRIES: usize = 2;
 
 /// A new file, and a file whose mode the base's tree does not give.
