@@ -33,6 +33,12 @@ pub enum Error {
     #[error("{what}: {why}")]
     Image { what: String, why: String },
 
+    /// A GitHub API call that failed (`promote --pull-request`): `what` names
+    /// the step, the repository and the endpoint; `why` carries the HTTP
+    /// status, GitHub's own message and what to do.
+    #[error("{what}: {why}")]
+    GitHub { what: String, why: String },
+
     /// Several independent failures (one per file, say), all reported.
     #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
     Many(Vec<Error>),

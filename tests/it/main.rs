@@ -15,6 +15,7 @@ mod db;
 mod image;
 mod pin;
 mod promote;
+mod promote_pr;
 mod registry;
 mod sbom;
 mod sbom_writers;

@@ -1,11 +1,13 @@
 //! The harness every test shares: the `wharf` binary with a clean
 //! environment and a watchdog, a spawned registry (plain, or TLS + htpasswd),
 //! OCI image layouts built in Rust and pushed with skopeo, a fault-injecting
-//! HTTP proxy, and helpers to copy, substitute and compare file trees.
+//! HTTP proxy, a fake GitHub REST API (for `promote --pull-request`), and
+//! helpers to copy, substitute and compare file trees.
 
 // Not every test module uses every helper.
 #![allow(dead_code)]
 
+pub mod github;
 pub mod http;
 pub mod images;
 pub mod oci;
