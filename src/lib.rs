@@ -17,6 +17,7 @@ pub mod promote;
 pub mod reference;
 pub mod registry;
 pub mod report;
+pub mod run;
 pub mod sbom;
 pub mod scan;
 pub mod sign;
@@ -76,6 +77,6 @@ pub fn run(cli: cli::Cli) -> Result<Outcome> {
         Command::GenerateKeyPair(args) => sign::key::generate_key_pair(&args),
         Command::Promote(args) => promote::run(&global, &args),
         Command::Policy(_) => Err(Error::NotBuilt("policy")),
-        Command::Run(_) => Err(Error::NotBuilt("run")),
+        Command::Run(args) => run::run(&global, &args),
     }
 }

@@ -17,6 +17,7 @@ mod pin;
 mod promote;
 mod promote_pr;
 mod registry;
+mod run;
 mod sbom;
 mod sbom_writers;
 mod scan;

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use crate::common::oci::{Layer, OciLayout};
 use crate::common::{wharf, Output};
 
-fn tar(files: &[(String, Vec<u8>)]) -> Vec<u8> {
+pub(crate) fn tar(files: &[(String, Vec<u8>)]) -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());
     for (path, data) in files {
         let mut h = tar::Header::new_gnu();
@@ -183,7 +183,7 @@ fn python_findings_are_exactly_what_packaging_says_the_records_mean() {
 }
 
 /// Small Debian records, in OSV form, written for the test.
-fn debian_db(dir: &Path) -> PathBuf {
+pub(crate) fn debian_db(dir: &Path) -> PathBuf {
     let db = dir.join("osv");
     std::fs::create_dir_all(&db).expect("db dir");
     let record = |id: &str, eco: &str, name: &str, fixed: &str, urgency: &str| {
@@ -241,19 +241,22 @@ fn debian_db(dir: &Path) -> PathBuf {
     db
 }
 
-fn debian_image(dir: &Path) -> String {
+/// A Debian 12 root with bash 5.2.15-2+b8 (high and low findings in
+/// [`debian_db`]) and libssl3 from openssl 3.0.11 (medium).
+pub(crate) fn debian_files() -> Vec<(String, Vec<u8>)> {
     let status = "Package: bash\nStatus: install ok installed\nArchitecture: amd64\nVersion: 5.2.15-2+b8\n\n\
 Package: libssl3\nStatus: install ok installed\nArchitecture: amd64\nSource: openssl\nVersion: 3.0.11-1~deb12u2\n\n";
-    image(
-        dir,
-        &[
-            (
-                "etc/os-release".into(),
-                b"ID=debian\nVERSION_ID=\"12\"\n".to_vec(),
-            ),
-            ("var/lib/dpkg/status".into(), status.as_bytes().to_vec()),
-        ],
-    )
+    vec![
+        (
+            "etc/os-release".into(),
+            b"ID=debian\nVERSION_ID=\"12\"\n".to_vec(),
+        ),
+        ("var/lib/dpkg/status".into(), status.as_bytes().to_vec()),
+    ]
+}
+
+fn debian_image(dir: &Path) -> String {
+    image(dir, &debian_files())
 }
 
 #[test]

@@ -1,0 +1,334 @@
+//! `wharf.yaml`: the pipeline's configuration (schema in docs/run.md).
+//! Every key is optional; unknown keys are errors, so a typo never turns a
+//! gate off silently.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::cli::RunArgs;
+use crate::{Error, Result};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub image: Option<String>,
+    pub output_dir: PathBuf,
+    pub pin: Pin,
+    pub sbom: Sbom,
+    pub scan: Scan,
+    pub sign: Sign,
+    pub attest: Attest,
+    pub verify: Verify,
+    pub promote: Promote,
+    pub trust_config: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            image: None,
+            output_dir: PathBuf::from("wharf-out"),
+            pin: Pin::default(),
+            sbom: Sbom::default(),
+            scan: Scan::default(),
+            sign: Sign::default(),
+            attest: Attest::default(),
+            verify: Verify::default(),
+            promote: Promote::default(),
+            trust_config: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Pin {
+    pub enabled: bool,
+    pub paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Sbom {
+    /// cyclonedx-json | spdx-json
+    pub format: String,
+}
+
+impl Default for Sbom {
+    fn default() -> Sbom {
+        Sbom {
+            format: "cyclonedx-json".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Scan {
+    pub db: Option<PathBuf>,
+    /// critical | high | medium | low | none
+    pub fail_on: String,
+    pub ignore_unfixed: bool,
+    pub ignore_file: Option<PathBuf>,
+    pub vex: Option<PathBuf>,
+}
+
+impl Default for Scan {
+    fn default() -> Scan {
+        Scan {
+            db: None,
+            fail_on: "critical".into(),
+            ignore_unfixed: false,
+            ignore_file: None,
+            vex: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Sign {
+    /// A cosign key; none: keyless, with the CI job's OIDC token.
+    pub key: Option<PathBuf>,
+    /// bundle | legacy | both
+    pub bundle_format: String,
+    pub tlog_upload: bool,
+    pub annotations: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for Sign {
+    fn default() -> Sign {
+        Sign {
+            key: None,
+            bundle_format: "bundle".into(),
+            tlog_upload: true,
+            annotations: Default::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Attest {
+    pub sbom: bool,
+    pub provenance: bool,
+    pub vuln: bool,
+}
+
+impl Default for Attest {
+    fn default() -> Attest {
+        Attest {
+            sbom: true,
+            provenance: false,
+            vuln: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Verify {
+    pub certificate_identity: Option<String>,
+    pub certificate_identity_regexp: Option<String>,
+    pub certificate_oidc_issuer: Option<String>,
+    pub certificate_oidc_issuer_regexp: Option<String>,
+    pub key: Option<PathBuf>,
+}
+
+impl Verify {
+    pub fn is_set(&self) -> bool {
+        self.certificate_identity.is_some()
+            || self.certificate_identity_regexp.is_some()
+            || self.certificate_oidc_issuer.is_some()
+            || self.certificate_oidc_issuer_regexp.is_some()
+            || self.key.is_some()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Promote {
+    pub files: Vec<PathBuf>,
+    pub write: bool,
+    pub pull_request: bool,
+    pub repo: Option<String>,
+    pub base: Option<String>,
+}
+
+impl Default for Promote {
+    fn default() -> Promote {
+        Promote {
+            files: Vec::new(),
+            write: true,
+            pull_request: false,
+            repo: None,
+            base: None,
+        }
+    }
+}
+
+/// The most a config file may weigh.
+const MAX_CONFIG: u64 = 1 << 20;
+
+impl Config {
+    /// The file's settings (or the defaults, with no file), then the flags.
+    pub fn load(args: &RunArgs) -> Result<Config> {
+        let mut config = match &args.config {
+            Some(path) => Config::read(path)?,
+            None if Path::new("wharf.yaml").is_file() => Config::read(Path::new("wharf.yaml"))?,
+            None => Config::default(),
+        };
+        if let Some(image) = &args.image {
+            config.image = Some(image.clone());
+        }
+        if let Some(dir) = &args.output_dir {
+            config.output_dir = dir.clone();
+        }
+        if let Some(fail_on) = &args.fail_on {
+            config.scan.fail_on = fail_on.clone();
+        }
+        if let Some(db) = &args.db {
+            config.scan.db = Some(db.clone());
+        }
+        if let Some(key) = &args.key {
+            config.sign.key = Some(key.clone());
+        }
+        if !args.promote.is_empty() {
+            config.promote.files = args.promote.clone();
+        }
+        if args.no_promote {
+            config.promote.files.clear();
+        }
+        if config.trust_config.is_none() {
+            config.trust_config = std::env::var_os("WHARF_TRUST_CONFIG").map(PathBuf::from);
+        }
+        config.check()?;
+        Ok(config)
+    }
+
+    fn read(path: &Path) -> Result<Config> {
+        let bytes = crate::fsutil::read_bounded(path, MAX_CONFIG, "wharf config")?;
+        let mut config: Config = serde_yaml::from_slice(&bytes).map_err(|e| {
+            Error::file(path, format!("{e}; the keys are documented in docs/run.md"))
+        })?;
+        // Relative paths in the file are relative to the file.
+        let base = path.parent().unwrap_or(Path::new(""));
+        let rebase = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        rebase(&mut config.output_dir);
+        config.pin.paths.iter_mut().for_each(rebase);
+        config.promote.files.iter_mut().for_each(rebase);
+        for p in [
+            &mut config.scan.db,
+            &mut config.scan.ignore_file,
+            &mut config.scan.vex,
+            &mut config.sign.key,
+            &mut config.verify.key,
+            &mut config.trust_config,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            rebase(p);
+        }
+        if let Some(image) = &mut config.image {
+            if let Some(dir) = image.strip_prefix("oci:") {
+                if Path::new(dir).is_relative() {
+                    *image = format!("oci:{}", base.join(dir).display());
+                }
+            }
+        }
+        Ok(config)
+    }
+
+    /// Values the types cannot check.
+    fn check(&self) -> Result<()> {
+        if !matches!(self.sbom.format.as_str(), "cyclonedx-json" | "spdx-json") {
+            return Err(Error::Usage(format!(
+                "sbom.format {:?}: use cyclonedx-json or spdx-json",
+                self.sbom.format
+            )));
+        }
+        if !matches!(
+            self.scan.fail_on.as_str(),
+            "critical" | "high" | "medium" | "low" | "none"
+        ) {
+            return Err(Error::Usage(format!(
+                "scan.fail_on {:?}: use critical, high, medium, low or none",
+                self.scan.fail_on
+            )));
+        }
+        if !matches!(
+            self.sign.bundle_format.as_str(),
+            "bundle" | "legacy" | "both"
+        ) {
+            return Err(Error::Usage(format!(
+                "sign.bundle_format {:?}: use bundle, legacy or both",
+                self.sign.bundle_format
+            )));
+        }
+        if self.promote.pull_request && self.promote.files.is_empty() {
+            return Err(Error::Usage(
+                "promote.pull_request needs promote.files: the paths in the repository to edit"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The effective configuration, as YAML.
+    pub fn to_yaml(&self) -> Result<String> {
+        serde_yaml::to_string(self)
+            .map_err(|e| Error::Usage(format!("cannot print the configuration: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> std::result::Result<Config, String> {
+        serde_yaml::from_str::<Config>(text).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn every_key_is_optional() {
+        let config = parse("{}").unwrap();
+        assert_eq!(config.scan.fail_on, "critical");
+        assert!(config.attest.sbom);
+        assert_eq!(config.output_dir, PathBuf::from("wharf-out"));
+        let config = parse("scan:\n  fail_on: high\n").unwrap();
+        assert_eq!(config.scan.fail_on, "high");
+        assert!(!config.scan.ignore_unfixed);
+    }
+
+    #[test]
+    fn a_misspelt_key_is_an_error_not_a_silent_default() {
+        let err = parse("scan:\n  fail-on: low\n").unwrap_err();
+        assert!(err.contains("fail-on"), "{err}");
+        assert!(err.contains("line 2") || err.contains("2:"), "{err}");
+        assert!(parse("signing: {}\n").is_err());
+    }
+
+    #[test]
+    fn the_printed_config_reads_back_the_same() {
+        let config = parse("image: ghcr.io/acme/app:1\nsign:\n  key: k.key\n").unwrap();
+        let again = parse(&config.to_yaml().unwrap()).unwrap();
+        assert_eq!(again.to_yaml().unwrap(), config.to_yaml().unwrap());
+        assert_eq!(again.sign.key, Some(PathBuf::from("k.key")));
+    }
+
+    #[test]
+    fn values_the_types_cannot_check_are_checked() {
+        let mut config = Config::default();
+        config.scan.fail_on = "severe".into();
+        assert!(config.check().is_err());
+        let mut config = Config::default();
+        config.promote.pull_request = true;
+        assert!(config.check().is_err());
+    }
+}

@@ -1,0 +1,522 @@
+//! `wharf run`: the steps as one pipeline, in the only safe order, with
+//! their gates (contract in docs/run.md).
+//!
+//! The invariants are in this code, not in a convention: the tag is
+//! resolved once and every stage gets the digest; a failed scan gate ends
+//! the run before anything is signed; promote runs only after verify found
+//! the signature; each stage takes the files the one before wrote.
+
+pub mod config;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::cli::{
+    BundleFormat, IdentityArgs, PromoteArgs, RunArgs, SbomArgs, SbomFormat, ScanArgs, SigningArgs,
+};
+use crate::config::Global;
+use crate::reference::Reference;
+use crate::verify::{Expected, Matcher, SIGN_PREDICATE_TYPE};
+use crate::{report, Error, Outcome, Result};
+use config::Config;
+
+/// How a stage ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StageStatus {
+    Ok,
+    /// A gate or verification said no.
+    Failed,
+    /// The stage could not do its job.
+    Error,
+    Skipped,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StageRecord {
+    pub name: String,
+    pub status: StageStatus,
+    pub seconds: f64,
+}
+
+/// What the run found and did (run.json; docs/run.md).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Summary {
+    pub image: String,
+    pub digest: String,
+    pub image_ref: String,
+    pub sbom: Option<PathBuf>,
+    pub findings: serde_json::Map<String, serde_json::Value>,
+    pub gate: Option<serde_json::Value>,
+    pub signer: Option<String>,
+    pub issuer: Option<String>,
+    pub rekor_log_index: Option<u64>,
+    pub attestations: Vec<String>,
+    pub promoted: Vec<PathBuf>,
+    pub stages: Vec<StageRecord>,
+    pub outcome: String,
+}
+
+/// Runs `wharf run`.
+pub fn run(global: &Global, args: &RunArgs) -> Result<Outcome> {
+    let config = Config::load(args)?;
+    if args.print_config {
+        report::out(config.to_yaml()?.trim_end());
+        return Ok(Outcome::Ok);
+    }
+    let image_text = config.image.clone().ok_or_else(|| {
+        Error::Usage(
+            "no image: give IMAGE, or `image:` in wharf.yaml (REG/REPO:TAG or REG/REPO@sha256:HEX)"
+                .into(),
+        )
+    })?;
+    if image_text.starts_with("oci:") {
+        return Err(Error::Usage(format!(
+            "{image_text}: wharf run signs and attests in a registry; an oci: layout can be read by \
+             `wharf sbom` and `wharf scan`, but not signed yet. Push it (skopeo copy) and run on the registry reference"
+        )));
+    }
+    let reference = Reference::parse(&image_text)?;
+    std::fs::create_dir_all(&config.output_dir).map_err(|e| {
+        Error::file(
+            &config.output_dir,
+            format!("cannot create the output directory: {e}"),
+        )
+    })?;
+
+    let mut pipeline = Pipeline {
+        global,
+        config: &config,
+        summary: Summary {
+            image: reference.name().to_string(),
+            ..Summary::default()
+        },
+    };
+    let outcome = pipeline.stages(&reference);
+    let summary = &mut pipeline.summary;
+    summary.outcome = match &outcome {
+        Ok(Outcome::Ok) => "ok",
+        Ok(Outcome::PolicyNo) => "policy",
+        Err(_) => "error",
+    }
+    .to_string();
+    let run_json = config.output_dir.join("run.json");
+    let json = serde_json::to_string_pretty(&summary)
+        .map_err(|e| Error::Usage(format!("cannot write the run summary: {e}")))?;
+    crate::fsutil::write_file(&run_json, json.as_bytes()).map_err(|e| Error::file(&run_json, e))?;
+    if let Some(path) = &args.output_json {
+        crate::fsutil::write_file(path, json.as_bytes()).map_err(|e| Error::file(path, e))?;
+    }
+    closing(summary);
+    outcome
+}
+
+struct Pipeline<'a> {
+    global: &'a Global,
+    config: &'a Config,
+    summary: Summary,
+}
+
+impl Pipeline<'_> {
+    /// Times a stage and records how it ended.
+    fn stage<T>(
+        &mut self,
+        name: &str,
+        f: impl FnOnce(&mut Self) -> Result<(Outcome, T)>,
+    ) -> Result<(Outcome, T)> {
+        report::info(&format!("── {name}"));
+        let started = Instant::now();
+        let result = f(self);
+        let status = match &result {
+            Ok((Outcome::Ok, _)) => StageStatus::Ok,
+            Ok((Outcome::PolicyNo, _)) => StageStatus::Failed,
+            Err(_) => StageStatus::Error,
+        };
+        self.summary.stages.push(StageRecord {
+            name: name.to_string(),
+            status,
+            seconds: (started.elapsed().as_secs_f64() * 100.0).round() / 100.0,
+        });
+        result
+    }
+
+    fn skipped(&mut self, name: &str) {
+        self.summary.stages.push(StageRecord {
+            name: name.to_string(),
+            status: StageStatus::Skipped,
+            seconds: 0.0,
+        });
+    }
+
+    fn stages(&mut self, reference: &Reference) -> Result<Outcome> {
+        let config = self.config;
+        if config.pin.enabled {
+            let (outcome, ()) = self.stage("pin", |p| p.pin())?;
+            if outcome == Outcome::PolicyNo {
+                return Ok(self.stop_after("pin"));
+            }
+        } else {
+            self.skipped("pin");
+        }
+
+        // The tag is resolved once; every stage below gets the digest.
+        let (_, image_ref) = self.stage("resolve", |p| p.resolve(reference))?;
+        let (_, sbom) = self.stage("sbom", |p| p.sbom(&image_ref))?;
+        let (gate, scan_json) = self.stage("scan", |p| p.scan(&sbom))?;
+        if gate == Outcome::PolicyNo {
+            report::info(&format!(
+                "stopped: the scan gate (--fail-on {}) failed: {image_ref} is not signed, attested or promoted",
+                config.scan.fail_on
+            ));
+            return Ok(self.stop_after("scan"));
+        }
+        let (_, expected) = self.stage("sign", |p| p.sign(&image_ref))?;
+        self.stage("attest", |p| p.attest(&image_ref, &sbom, &scan_json))?;
+        let (verified, signer) = self.stage("verify", |p| p.verify(&image_ref, expected))?;
+        if verified == Outcome::PolicyNo {
+            return Ok(self.stop_after("verify"));
+        }
+        if config.promote.files.is_empty() {
+            self.skipped("promote");
+        } else {
+            let (outcome, ()) =
+                self.stage("promote", |p| p.promote(reference, &signer, &scan_json))?;
+            if outcome == Outcome::PolicyNo {
+                return Ok(Outcome::PolicyNo);
+            }
+        }
+        Ok(Outcome::Ok)
+    }
+
+    /// Records every stage after `stage` as skipped; the run said no.
+    fn stop_after(&mut self, stage: &str) -> Outcome {
+        const ORDER: [&str; 8] = [
+            "pin", "resolve", "sbom", "scan", "sign", "attest", "verify", "promote",
+        ];
+        let after = ORDER.iter().position(|s| *s == stage).map_or(0, |i| i + 1);
+        for name in &ORDER[after..] {
+            self.skipped(name);
+        }
+        Outcome::PolicyNo
+    }
+
+    fn pin(&mut self) -> Result<(Outcome, ())> {
+        let options = crate::pin::PinOptions {
+            paths: if self.config.pin.paths.is_empty() {
+                vec![PathBuf::from(".")]
+            } else {
+                self.config.pin.paths.clone()
+            },
+            mode: crate::pin::Mode::Check,
+            style: crate::cli::PinStyle::TagDigest,
+            platform: None,
+            format: crate::cli::TextOrJson::Text,
+            concurrency: 8,
+        };
+        Ok((crate::pin::run(self.global, &options)?, ()))
+    }
+
+    fn resolve(&mut self, reference: &Reference) -> Result<(Outcome, String)> {
+        let client = crate::registry::RegistryClient::new(self.global).map_err(Error::Usage)?;
+        let resolved = crate::runtime()?.block_on(client.resolve(reference, None))?;
+        let image_ref = format!("{}@{}", reference.name(), resolved.digest);
+        if reference.digest().is_none() {
+            report::info(&format!("resolved {reference} to {}", resolved.digest));
+        }
+        self.summary.digest = resolved.digest;
+        self.summary.image_ref = image_ref.clone();
+        Ok((Outcome::Ok, image_ref))
+    }
+
+    fn sbom(&mut self, image_ref: &str) -> Result<(Outcome, PathBuf)> {
+        let (format, name) = match self.config.sbom.format.as_str() {
+            "spdx-json" => (SbomFormat::SpdxJson, "sbom.spdx.json"),
+            _ => (SbomFormat::CyclonedxJson, "sbom.cdx.json"),
+        };
+        let path = self.config.output_dir.join(name);
+        let args = SbomArgs {
+            image: image_ref.to_string(),
+            format,
+            output: Some(path.clone()),
+            platform: None,
+        };
+        let outcome = crate::sbom::run(self.global, &args)?;
+        self.summary.sbom = Some(path.clone());
+        Ok((outcome, path))
+    }
+
+    fn scan_args(&self, sbom: &Path, format: &str, output: PathBuf) -> ScanArgs {
+        let scan = &self.config.scan;
+        let default_ignore = Path::new(".wharfignore.yaml");
+        ScanArgs {
+            image: None,
+            sbom: Some(sbom.to_path_buf()),
+            db: scan.db.clone(),
+            fail_on: scan.fail_on.clone(),
+            ignore_unfixed: scan.ignore_unfixed,
+            ignore_file: scan.ignore_file.clone().or_else(|| {
+                default_ignore
+                    .is_file()
+                    .then(|| default_ignore.to_path_buf())
+            }),
+            vex: scan.vex.clone(),
+            format: format.to_string(),
+            output: Some(output),
+            max_db_age: None,
+            db_age_warning: "7d".into(),
+            platform: None,
+        }
+    }
+
+    /// The gate, from the JSON report; SARIF beside it for code scanning.
+    fn scan(&mut self, sbom: &Path) -> Result<(Outcome, PathBuf)> {
+        let dir = &self.config.output_dir;
+        let json = dir.join("scan.json");
+        let gate = crate::scan::run::run(self.global, &self.scan_args(sbom, "json", json.clone()))?;
+        crate::scan::run::run(
+            self.global,
+            &self.scan_args(sbom, "sarif", dir.join("scan.sarif")),
+        )?;
+        let report: serde_json::Value = std::fs::read(&json)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or_else(|| Error::file(&json, "the scan report just written does not read back"))?;
+        if let Some(summary) = report.get("summary").and_then(|s| s.as_object()) {
+            for key in ["critical", "high", "medium", "low", "unknown", "total"] {
+                if let Some(v) = summary.get(key) {
+                    self.summary.findings.insert(key.to_string(), v.clone());
+                }
+            }
+        }
+        self.summary.gate = Some(serde_json::json!({
+            "fail_on": self.config.scan.fail_on,
+            "passed": gate == Outcome::Ok,
+        }));
+        Ok((gate, json))
+    }
+
+    fn signing(&self) -> SigningArgs {
+        let sign = &self.config.sign;
+        SigningArgs {
+            key: sign.key.clone(),
+            tlog_upload: sign.tlog_upload,
+            bundle_format: match sign.bundle_format.as_str() {
+                "legacy" => BundleFormat::Legacy,
+                "both" => BundleFormat::Both,
+                _ => BundleFormat::Bundle,
+            },
+            identity_token: None,
+            trust_config: self.config.trust_config.clone(),
+        }
+    }
+
+    fn sign(&mut self, image_ref: &str) -> Result<(Outcome, Expected)> {
+        let args = crate::cli::SignArgs {
+            image: image_ref.to_string(),
+            annotations: self
+                .config
+                .sign
+                .annotations
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect(),
+            signing: self.signing(),
+        };
+        let expected = crate::sign::image::sign_image(self.global, &args)?;
+        Ok((Outcome::Ok, expected))
+    }
+
+    fn attest(&mut self, image_ref: &str, sbom: &Path, scan_json: &Path) -> Result<(Outcome, ())> {
+        let attest = &self.config.attest;
+        let mut wanted: Vec<(String, Option<PathBuf>, bool)> = Vec::new();
+        if attest.sbom {
+            let kind = if self.config.sbom.format == "spdx-json" {
+                "spdxjson"
+            } else {
+                "cyclonedx"
+            };
+            wanted.push((kind.into(), Some(sbom.to_path_buf()), false));
+        }
+        if attest.vuln {
+            let predicate = self.config.output_dir.join("vuln.json");
+            let mut args = self.scan_args(sbom, "vuln-predicate", predicate.clone());
+            args.fail_on = "none".into();
+            crate::scan::run::run(self.global, &args)?;
+            wanted.push(("vuln".into(), Some(predicate), false));
+        }
+        if attest.provenance {
+            wanted.push(("slsaprovenance1".into(), None, true));
+        }
+        let _ = scan_json;
+        for (kind, predicate, generate) in wanted {
+            let args = crate::cli::AttestArgs {
+                image: image_ref.to_string(),
+                predicate,
+                predicate_type: kind.clone(),
+                generate,
+                signing: self.signing(),
+            };
+            crate::attest::run(self.global, &args)?;
+            self.summary
+                .attestations
+                .push(crate::verify::predicate_type_uri(&kind));
+        }
+        Ok((Outcome::Ok, ()))
+    }
+
+    /// The identity admission will check: the configured one, else the one
+    /// that just signed.
+    fn expected(&self, signed: Expected) -> Result<Expected> {
+        let verify = &self.config.verify;
+        if !verify.is_set() {
+            return Ok(signed);
+        }
+        Expected::from_args(&IdentityArgs {
+            certificate_identity: verify.certificate_identity.clone(),
+            certificate_identity_regexp: verify.certificate_identity_regexp.clone(),
+            certificate_oidc_issuer: verify.certificate_oidc_issuer.clone(),
+            certificate_oidc_issuer_regexp: verify.certificate_oidc_issuer_regexp.clone(),
+            key: verify.key.clone(),
+            insecure_ignore_tlog: !self.config.sign.tlog_upload,
+        })
+    }
+
+    fn verify(&mut self, image_ref: &str, signed: Expected) -> Result<(Outcome, String)> {
+        let expected = self.expected(signed)?;
+        let trust = crate::trust::load(None, self.config.trust_config.as_deref())?;
+        let reference = Reference::parse(image_ref)?;
+        let found = crate::verify::collect(
+            self.global,
+            &reference,
+            &expected,
+            &trust,
+            SIGN_PREDICATE_TYPE,
+            &Default::default(),
+        )?;
+        let Some(checked) = found.checked.iter().find(|c| c.verified) else {
+            for c in &found.checked {
+                if let Some(reason) = &c.reason {
+                    report::info(&format!("  refused {}: {reason}", c.manifest));
+                }
+            }
+            report::info(&format!(
+                "stopped: {image_ref} has no valid signature from {}; nothing is promoted",
+                describe(&expected)
+            ));
+            return Ok((Outcome::PolicyNo, String::new()));
+        };
+        let signer = checked.signer.clone().unwrap_or_default();
+        self.summary.signer = Some(signer.clone());
+        self.summary.issuer = checked.issuer.clone();
+        let who = match &checked.issuer {
+            Some(issuer) => format!("{signer} (issuer {issuer})"),
+            None => signer,
+        };
+        report::info(&format!("verified: {image_ref} is signed by {who}"));
+        Ok((Outcome::Ok, who))
+    }
+
+    fn promote(
+        &mut self,
+        reference: &Reference,
+        signer: &str,
+        scan_json: &Path,
+    ) -> Result<(Outcome, ())> {
+        let promote = &self.config.promote;
+        let mut image = reference.name().to_string();
+        if let Some(tag) = reference.tag() {
+            image.push(':');
+            image.push_str(tag);
+        }
+        image.push('@');
+        image.push_str(&self.summary.digest);
+        let args = PromoteArgs {
+            image,
+            files: promote.files.clone(),
+            check: false,
+            write: promote.write,
+            commit: false,
+            pull_request: promote.pull_request,
+            repo: promote.repo.clone(),
+            base: promote.base.clone(),
+            scan_report: promote.pull_request.then(|| scan_json.to_path_buf()),
+            target: None,
+            values_path: Vec::new(),
+            no_verify: false,
+            identity: IdentityArgs {
+                certificate_identity: None,
+                certificate_identity_regexp: None,
+                certificate_oidc_issuer: None,
+                certificate_oidc_issuer_regexp: None,
+                key: None,
+                insecure_ignore_tlog: false,
+            },
+            trusted_root: None,
+            trust_config: self.config.trust_config.clone(),
+        };
+        let mut written = Vec::new();
+        let outcome = crate::promote::promote(self.global, &args, Some(signer), &mut written)?;
+        self.summary.promoted = written;
+        Ok((outcome, ()))
+    }
+}
+
+fn describe(expected: &Expected) -> String {
+    match expected {
+        Expected::Identity { identity, issuer } => {
+            let show = |m: &Matcher| m.to_string();
+            format!("{} (issuer {})", show(identity), show(issuer))
+        }
+        Expected::Key { path, .. } => format!("the key {}", path.display()),
+    }
+}
+
+/// The closing summary, on stderr.
+fn closing(summary: &Summary) {
+    let mut lines = vec![format!("── summary: {}", summary.outcome)];
+    if !summary.image_ref.is_empty() {
+        lines.push(format!("image     {}", summary.image_ref));
+    }
+    if !summary.findings.is_empty() {
+        let counts: Vec<String> = ["critical", "high", "medium", "low", "unknown"]
+            .iter()
+            .filter_map(|k| summary.findings.get(*k).map(|v| format!("{v} {k}")))
+            .collect();
+        lines.push(format!("findings  {}", counts.join(", ")));
+    }
+    if let Some(signer) = &summary.signer {
+        lines.push(format!("signer    {signer}"));
+    }
+    if !summary.attestations.is_empty() {
+        lines.push(format!("attested  {}", summary.attestations.join(", ")));
+    }
+    if !summary.promoted.is_empty() {
+        let files: Vec<String> = summary
+            .promoted
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        lines.push(format!("promoted  {}", files.join(", ")));
+    }
+    let stages: Vec<String> = summary
+        .stages
+        .iter()
+        .map(|s| {
+            let status = match s.status {
+                StageStatus::Ok => "ok",
+                StageStatus::Failed => "FAILED",
+                StageStatus::Error => "ERROR",
+                StageStatus::Skipped => "skipped",
+            };
+            if s.status == StageStatus::Skipped {
+                format!("{} {status}", s.name)
+            } else {
+                format!("{} {status} {:.1}s", s.name, s.seconds)
+            }
+        })
+        .collect();
+    lines.push(format!("stages    {}", stages.join(" · ")));
+    for line in lines {
+        report::info(&line);
+    }
+}
