@@ -541,6 +541,8 @@ pub struct Checked {
     pub signer: Option<String>,
     pub issuer: Option<String>,
     pub reason: Option<String>,
+    /// The Rekor log index of the bundle's transparency-log entry.
+    pub log_index: Option<u64>,
 }
 
 /// What checking an image's attached bundles found.
@@ -661,11 +663,10 @@ pub fn collect(
                 predicates.push((created, raw));
             }
         }
-        checked.push(Checked::from_verdict(
-            &bundle.manifest,
-            predicate_type,
-            verdict,
-        ));
+        checked.push(
+            Checked::from_verdict(&bundle.manifest, predicate_type, verdict)
+                .with_log_index(bundle_log_index(text)),
+        );
     }
     for sig in legacy.iter().filter(|_| is_signature) {
         let verdict = check_legacy(sig, &digest, expected, trust)
@@ -695,11 +696,10 @@ pub fn collect(
                 predicates.push((String::new(), raw));
             }
         }
-        checked.push(Checked::from_verdict(
-            &att.location,
-            predicate_type,
-            verdict,
-        ));
+        checked.push(
+            Checked::from_verdict(&att.location, predicate_type, verdict)
+                .with_log_index(bundle_log_index(&bundle)),
+        );
     }
 
     Ok(Verification {
@@ -825,10 +825,19 @@ impl Checked {
                     signer: Some(who),
                     issuer,
                     reason: None,
+                    log_index: None,
                 }
             }
             Err(reason) => Checked::refused(manifest, predicate_type, reason),
         }
+    }
+
+    /// The log index, kept only for a bundle that verified.
+    fn with_log_index(mut self, index: Option<u64>) -> Checked {
+        if self.verified {
+            self.log_index = index;
+        }
+        self
     }
 
     fn refused(manifest: &str, predicate_type: Option<String>, reason: String) -> Checked {
@@ -839,7 +848,23 @@ impl Checked {
             signer: None,
             issuer: None,
             reason: Some(reason),
+            log_index: None,
         }
+    }
+}
+
+/// `verificationMaterial.tlogEntries[0].logIndex` (a string in the JSON,
+/// per protobuf's int64 mapping; a number is accepted too).
+fn bundle_log_index(bundle_text: &str) -> Option<u64> {
+    let bundle: serde_json::Value = serde_json::from_str(bundle_text).ok()?;
+    let index = bundle
+        .get("verificationMaterial")?
+        .get("tlogEntries")?
+        .get(0)?
+        .get("logIndex")?;
+    match index {
+        serde_json::Value::String(s) => s.parse().ok(),
+        other => other.as_u64(),
     }
 }
 

@@ -408,6 +408,7 @@ impl Pipeline<'_> {
         let signer = checked.signer.clone().unwrap_or_default();
         self.summary.signer = Some(signer.clone());
         self.summary.issuer = checked.issuer.clone();
+        self.summary.rekor_log_index = checked.log_index;
         let who = match &checked.issuer {
             Some(issuer) => format!("{signer} (issuer {issuer})"),
             None => signer,

@@ -87,6 +87,7 @@ fn a_passing_image_is_signed_attested_verified_and_promoted() {
     assert_eq!(summary["digest"], digest.as_str(), "{summary}");
     assert_eq!(summary["outcome"], "ok");
     assert_eq!(summary["signer"], env.testbed.identity());
+    assert!(summary["rekor_log_index"].is_u64(), "{summary}");
     assert_eq!(summary["findings"]["high"], 1, "{summary}");
     assert_eq!(summary["gate"]["passed"], true);
     assert_eq!(summary["attestations"][0], "https://cyclonedx.org/bom");
