@@ -29,7 +29,13 @@ pub fn set_scalar(
     value: &str,
     context: Context,
 ) -> Result<Option<Edit>, String> {
-    if scalar.value == value && !scalar.is_null() {
+    // Holding the same characters is not enough: a plain `3` or `1.10` is
+    // a number to Helm and kustomize, not the tag "3" or "1.10".
+    let holds_the_string = match scalar.style {
+        Style::Plain => plain_is_string(value, context),
+        _ => true,
+    };
+    if scalar.value == value && holds_the_string {
         return Ok(None);
     }
     let source = text.get(scalar.span.clone()).unwrap_or_default();
@@ -318,6 +324,20 @@ mod tests {
         let text = "k: 'a'\n";
         let s = scalar_at(text, "k");
         assert_eq!(set_scalar(text, &s, "a", Context::Block).unwrap(), None);
+        let text = "k: v2 # c\n";
+        let s = scalar_at(text, "k");
+        assert_eq!(set_scalar(text, &s, "v2", Context::Block).unwrap(), None);
+    }
+
+    /// Found by the property test: `newTag: 3` promoted to a tag `3` stayed
+    /// the integer 3, because the characters already matched.
+    #[test]
+    fn a_plain_number_already_at_the_value_is_quoted_into_a_string() {
+        assert_eq!(set("k: 3\n", "3"), "k: \"3\"\n");
+        assert_eq!(set("k: 1.10 # c\n", "1.10"), "k: \"1.10\" # c\n");
+        assert_eq!(set("k: 2024-01-01\n", "2024-01-01"), "k: \"2024-01-01\"\n");
+        assert_eq!(set("k: '3'\n", "3"), "k: '3'\n");
+        assert_eq!(set("k: \"1.10\"\n", "1.10"), "k: \"1.10\"\n");
     }
 
     #[test]

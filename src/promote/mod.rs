@@ -11,6 +11,9 @@ pub mod edit;
 pub mod github;
 pub mod target;
 
+#[cfg(test)]
+mod property;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

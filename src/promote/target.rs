@@ -419,7 +419,15 @@ impl Planner<'_> {
                 // Bitnami: the chart uses the digest when it is set.
                 line = self.line(value.span.start);
                 edits.extend(self.set(value, &self.promotion.digest, context)?);
-                if let (Some(tag_scalar), Some(t)) = (old_tag, new_tag) {
+                // The tag is IMAGE's when it has one; otherwise it stays as
+                // written, but for a digest someone appended (`1.25@sha256:…`).
+                let tag_to_write = self.promotion.tag.as_deref().or_else(|| {
+                    old_tag_value
+                        .filter(|t| t.contains('@'))
+                        .map(bare_tag)
+                        .filter(|t| !t.is_empty())
+                });
+                if let (Some(tag_scalar), Some(t)) = (old_tag, tag_to_write) {
                     edits.extend(self.set(tag_scalar, t, context)?);
                 }
                 if let Some(t) = new_tag.filter(|_| old_tag.is_some()) {
@@ -893,5 +901,64 @@ mod tests {
         .unwrap();
         assert_eq!(plan.targets.len(), 1);
         assert!(plan.targets[0].edits.is_empty());
+    }
+
+    const D: &str = "sha256:dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd";
+
+    fn promote(text: &str, kind: YamlKind, image: &str) -> String {
+        let image = Reference::parse(&format!("{image}@{D}")).unwrap();
+        let promotion = Promotion::new(&image, Vec::new()).unwrap();
+        let plan = plan(text, kind, None, &promotion).unwrap();
+        let edits: Vec<Edit> = plan.targets.iter().flat_map(|t| t.edits.clone()).collect();
+        edit::apply(text, &edits).unwrap()
+    }
+
+    /// Found by the property test: a tag already equal to IMAGE's but
+    /// plain, so a number to Helm and kustomize, was left a number.
+    #[test]
+    fn a_plain_numeric_tag_already_at_images_tag_becomes_a_string() {
+        assert_eq!(
+            promote(
+                "images:\n- name: ghcr.io/acme/app\n  newTag: 3\n",
+                YamlKind::Kustomization,
+                "ghcr.io/acme/app:3",
+            ),
+            format!("images:\n- name: ghcr.io/acme/app\n  newTag: \"3\"\n  digest: {D}\n")
+        );
+        assert_eq!(
+            promote(
+                "image:\n  repository: ghcr.io/acme/app\n  tag: 1.10 # pinned\n  digest: \"\"\n",
+                YamlKind::HelmValues,
+                "ghcr.io/acme/app:1.10",
+            ),
+            format!(
+                "image:\n  repository: ghcr.io/acme/app\n  tag: \"1.10\" # pinned\n  digest: \"{D}\"\n"
+            )
+        );
+    }
+
+    /// Without a tag in IMAGE the digest decides; the tag is the user's and
+    /// stays as written unless it carries an old digest.
+    #[test]
+    fn an_untagged_promotion_leaves_a_bitnami_tag_alone() {
+        assert_eq!(
+            promote(
+                "image:\n  repository: ghcr.io/acme/app\n  tag: 1.10\n  digest: \"\"\n",
+                YamlKind::HelmValues,
+                "ghcr.io/acme/app",
+            ),
+            format!("image:\n  repository: ghcr.io/acme/app\n  tag: 1.10\n  digest: \"{D}\"\n")
+        );
+        let old = format!("sha256:{}", "0".repeat(64));
+        assert_eq!(
+            promote(
+                &format!(
+                    "image:\n  repository: ghcr.io/acme/app\n  tag: 1.10@{old}\n  digest: {old}\n"
+                ),
+                YamlKind::HelmValues,
+                "ghcr.io/acme/app",
+            ),
+            format!("image:\n  repository: ghcr.io/acme/app\n  tag: \"1.10\"\n  digest: {D}\n")
+        );
     }
 }
