@@ -677,29 +677,12 @@ fn pull_request(
     Ok(Outcome::Ok)
 }
 
-/// A FILE argument as a path in the repository: relative, `/`-separated,
-/// without `.` or `..` components.
+/// A FILE argument as a path in the repository (UTF-8, relative, `/`-separated).
 fn repo_path(path: &Path) -> Result<String> {
-    use std::path::Component;
-    let mut parts = Vec::new();
-    for component in path.components() {
-        match component {
-            Component::Normal(part) => parts.push(part.to_str().ok_or_else(|| {
-                Error::file(path, "the path is not UTF-8; GitHub paths are")
-            })?),
-            Component::CurDir => {}
-            _ => {
-                return Err(Error::file(
-                    path,
-                    "with --pull-request, FILE is a path in the repository, relative to its root (deploy/values.yaml), without `..`",
-                ))
-            }
-        }
-    }
-    if parts.is_empty() {
-        return Err(Error::file(path, "this names no file in the repository"));
-    }
-    Ok(parts.join("/"))
+    let text = path
+        .to_str()
+        .ok_or_else(|| Error::file(path, "the path is not UTF-8; GitHub paths are"))?;
+    github::repo_path(text)
 }
 
 /// Counts by severity from a `wharf scan --format json` report.
