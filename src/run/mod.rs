@@ -93,6 +93,12 @@ pub fn run(global: &Global, args: &RunArgs) -> Result<Outcome> {
         },
     };
     let outcome = pipeline.stages(&reference);
+    if outcome.is_err() {
+        // The stages after the one that could not do its job did not run.
+        if let Some(last) = pipeline.summary.stages.last().map(|s| s.name.clone()) {
+            pipeline.stop_after(&last);
+        }
+    }
     let summary = &mut pipeline.summary;
     summary.outcome = match &outcome {
         Ok(Outcome::Ok) => "ok",
@@ -171,7 +177,7 @@ impl Pipeline<'_> {
             return Ok(self.stop_after("scan"));
         }
         let (_, expected) = self.stage("sign", |p| p.sign(&image_ref))?;
-        self.stage("attest", |p| p.attest(&image_ref, &sbom, &scan_json))?;
+        self.stage("attest", |p| p.attest(&image_ref, &sbom))?;
         let (verified, signer) = self.stage("verify", |p| p.verify(&image_ref, expected))?;
         if verified == Outcome::PolicyNo {
             return Ok(self.stop_after("verify"));
@@ -272,10 +278,16 @@ impl Pipeline<'_> {
     fn scan(&mut self, sbom: &Path) -> Result<(Outcome, PathBuf)> {
         let dir = &self.config.output_dir;
         let json = dir.join("scan.json");
-        let gate = crate::scan::run::run(self.global, &self.scan_args(sbom, "json", json.clone()))?;
-        crate::scan::run::run(
+        let sarif = dir.join("scan.sarif");
+        let vuln = dir.join("vuln.json");
+        let mut also: Vec<(&str, &Path)> = vec![("sarif", &sarif)];
+        if self.config.attest.vuln {
+            also.push(("vuln-predicate", &vuln));
+        }
+        let gate = crate::scan::run::scan(
             self.global,
-            &self.scan_args(sbom, "sarif", dir.join("scan.sarif")),
+            &self.scan_args(sbom, "json", json.clone()),
+            &also,
         )?;
         let report: serde_json::Value = std::fs::read(&json)
             .ok()
@@ -326,7 +338,7 @@ impl Pipeline<'_> {
         Ok((Outcome::Ok, expected))
     }
 
-    fn attest(&mut self, image_ref: &str, sbom: &Path, scan_json: &Path) -> Result<(Outcome, ())> {
+    fn attest(&mut self, image_ref: &str, sbom: &Path) -> Result<(Outcome, ())> {
         let attest = &self.config.attest;
         let mut wanted: Vec<(String, Option<PathBuf>, bool)> = Vec::new();
         if attest.sbom {
@@ -338,16 +350,13 @@ impl Pipeline<'_> {
             wanted.push((kind.into(), Some(sbom.to_path_buf()), false));
         }
         if attest.vuln {
+            // Written by the scan stage, from the same match as the gate.
             let predicate = self.config.output_dir.join("vuln.json");
-            let mut args = self.scan_args(sbom, "vuln-predicate", predicate.clone());
-            args.fail_on = "none".into();
-            crate::scan::run::run(self.global, &args)?;
             wanted.push(("vuln".into(), Some(predicate), false));
         }
         if attest.provenance {
             wanted.push(("slsaprovenance1".into(), None, true));
         }
-        let _ = scan_json;
         for (kind, predicate, generate) in wanted {
             let args = crate::cli::AttestArgs {
                 image: image_ref.to_string(),

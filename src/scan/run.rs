@@ -3,6 +3,7 @@
 //! and the report.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
 use super::db::{Db, Source};
 use super::finding::{Finding, Severity, Suppression};
@@ -64,11 +65,26 @@ fn days(flag: &str, text: &str) -> Result<f64> {
 
 /// Runs `wharf scan`.
 pub fn run(global: &Global, args: &ScanArgs) -> Result<Outcome> {
+    scan(global, args, &[])
+}
+
+/// Runs `wharf scan`, and also writes the same report in each of `also`'s
+/// formats to its file (`wharf run`: JSON, SARIF and the vuln predicate
+/// from one match).
+pub fn scan(global: &Global, args: &ScanArgs, also: &[(&str, &Path)]) -> Result<Outcome> {
     let fail_on = threshold(&args.fail_on)?;
     let format: Format = args
         .format
         .parse()
         .map_err(|e| Error::Usage(format!("--format: {e}")))?;
+    let also = also
+        .iter()
+        .map(|(f, path)| {
+            f.parse::<Format>()
+                .map(|f| (f, *path))
+                .map_err(|e| Error::Usage(format!("--format: {e}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
     let ignore = IgnoreFile::load(args.ignore_file.as_deref())?;
     let vex = args.vex.as_deref().map(Vex::load).transpose()?;
     let max_age = args
@@ -221,6 +237,11 @@ pub fn run(global: &Global, args: &ScanArgs) -> Result<Outcome> {
         Some(path) => crate::fsutil::write_file(path, text.as_bytes())
             .map_err(|e| Error::file(path, format!("cannot write the report: {e}")))?,
         None => crate::report::out(text.trim_end()),
+    }
+    for (format, path) in also {
+        let text = report::render(&report, format, false);
+        crate::fsutil::write_file(path, text.as_bytes())
+            .map_err(|e| Error::file(path, format!("cannot write the report: {e}")))?;
     }
     Ok(if report.gate.failed {
         Outcome::PolicyNo
