@@ -7,6 +7,7 @@
 )]
 
 pub mod attest;
+pub mod ci;
 pub mod cli;
 pub mod config;
 pub mod error;
