@@ -14,48 +14,14 @@ use std::time::Instant;
 use crate::cli::{
     BundleFormat, IdentityArgs, PromoteArgs, RunArgs, SbomArgs, SbomFormat, ScanArgs, SigningArgs,
 };
+use crate::ci::{
+    Ci, FindingCounts, GateResult, OutputOptions, RunOutcome, RunSummary, StageRecord, StageStatus,
+};
 use crate::config::Global;
 use crate::reference::Reference;
 use crate::verify::{Expected, Matcher, SIGN_PREDICATE_TYPE};
 use crate::{report, Error, Outcome, Result};
 use config::Config;
-
-/// How a stage ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StageStatus {
-    Ok,
-    /// A gate or verification said no.
-    Failed,
-    /// The stage could not do its job.
-    Error,
-    Skipped,
-}
-
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct StageRecord {
-    pub name: String,
-    pub status: StageStatus,
-    pub seconds: f64,
-}
-
-/// What the run found and did (run.json; docs/run.md).
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct Summary {
-    pub image: String,
-    pub digest: String,
-    pub image_ref: String,
-    pub sbom: Option<PathBuf>,
-    pub findings: serde_json::Map<String, serde_json::Value>,
-    pub gate: Option<serde_json::Value>,
-    pub signer: Option<String>,
-    pub issuer: Option<String>,
-    pub rekor_log_index: Option<u64>,
-    pub attestations: Vec<String>,
-    pub promoted: Vec<PathBuf>,
-    pub stages: Vec<StageRecord>,
-    pub outcome: String,
-}
 
 /// Runs `wharf run`.
 pub fn run(global: &Global, args: &RunArgs) -> Result<Outcome> {
@@ -84,12 +50,25 @@ pub fn run(global: &Global, args: &RunArgs) -> Result<Outcome> {
         )
     })?;
 
+    let ci = Ci::detect();
     let mut pipeline = Pipeline {
         global,
         config: &config,
-        summary: Summary {
+        ci: &ci,
+        summary: RunSummary {
             image: reference.name().to_string(),
-            ..Summary::default()
+            digest: None,
+            image_ref: None,
+            sbom: None,
+            findings: None,
+            gate: None,
+            signer: None,
+            issuer: None,
+            rekor_log_index: None,
+            attestations: Vec::new(),
+            promoted: Vec::new(),
+            stages: Vec::new(),
+            outcome: RunOutcome::Error,
         },
     };
     let outcome = pipeline.stages(&reference);
@@ -101,26 +80,29 @@ pub fn run(global: &Global, args: &RunArgs) -> Result<Outcome> {
     }
     let summary = &mut pipeline.summary;
     summary.outcome = match &outcome {
-        Ok(Outcome::Ok) => "ok",
-        Ok(Outcome::PolicyNo) => "policy",
-        Err(_) => "error",
-    }
-    .to_string();
-    let run_json = config.output_dir.join("run.json");
-    let json = serde_json::to_string_pretty(&summary)
-        .map_err(|e| Error::Usage(format!("cannot write the run summary: {e}")))?;
-    crate::fsutil::write_file(&run_json, json.as_bytes()).map_err(|e| Error::file(&run_json, e))?;
-    if let Some(path) = &args.output_json {
-        crate::fsutil::write_file(path, json.as_bytes()).map_err(|e| Error::file(path, e))?;
-    }
+        Ok(Outcome::Ok) => RunOutcome::Ok,
+        Ok(Outcome::PolicyNo) => RunOutcome::Policy,
+        Err(_) => RunOutcome::Error,
+    };
+    let options = OutputOptions {
+        output_json: args.output_json.clone(),
+        output_dotenv: args.output_dotenv.clone(),
+        output_dir: config.output_dir.clone(),
+    };
+    let written = crate::ci::write_outputs(&ci, summary, &options);
     closing(summary);
-    outcome
+    // The run's own failure comes first; an output that could not be
+    // written is the error when the run itself went through.
+    let outcome = outcome?;
+    written?;
+    Ok(outcome)
 }
 
 struct Pipeline<'a> {
     global: &'a Global,
     config: &'a Config,
-    summary: Summary,
+    ci: &'a Ci,
+    summary: RunSummary,
 }
 
 impl Pipeline<'_> {
@@ -131,13 +113,22 @@ impl Pipeline<'_> {
         f: impl FnOnce(&mut Self) -> Result<(Outcome, T)>,
     ) -> Result<(Outcome, T)> {
         report::info(&format!("── {name}"));
+        crate::ci::group_start(self.ci, name);
         let started = Instant::now();
         let result = f(self);
+        crate::ci::group_end(self.ci);
         let status = match &result {
             Ok((Outcome::Ok, _)) => StageStatus::Ok,
             Ok((Outcome::PolicyNo, _)) => StageStatus::Failed,
             Err(_) => StageStatus::Error,
         };
+        match &result {
+            Ok((Outcome::PolicyNo, _)) => {
+                crate::ci::annotate_error(self.ci, &format!("wharf run: the {name} stage said no"))
+            }
+            Err(e) => crate::ci::annotate_error(self.ci, &format!("wharf run: {name}: {e}")),
+            Ok(_) => {}
+        }
         self.summary.stages.push(StageRecord {
             name: name.to_string(),
             status,
@@ -229,8 +220,8 @@ impl Pipeline<'_> {
         if reference.digest().is_none() {
             report::info(&format!("resolved {reference} to {}", resolved.digest));
         }
-        self.summary.digest = resolved.digest;
-        self.summary.image_ref = image_ref.clone();
+        self.summary.digest = Some(resolved.digest);
+        self.summary.image_ref = Some(image_ref.clone());
         Ok((Outcome::Ok, image_ref))
     }
 
@@ -247,7 +238,7 @@ impl Pipeline<'_> {
             platform: None,
         };
         let outcome = crate::sbom::run(self.global, &args)?;
-        self.summary.sbom = Some(path.clone());
+        self.summary.sbom = Some(path.display().to_string());
         Ok((outcome, path))
     }
 
@@ -293,17 +284,21 @@ impl Pipeline<'_> {
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .ok_or_else(|| Error::file(&json, "the scan report just written does not read back"))?;
-        if let Some(summary) = report.get("summary").and_then(|s| s.as_object()) {
-            for key in ["critical", "high", "medium", "low", "unknown", "total"] {
-                if let Some(v) = summary.get(key) {
-                    self.summary.findings.insert(key.to_string(), v.clone());
-                }
-            }
-        }
-        self.summary.gate = Some(serde_json::json!({
-            "fail_on": self.config.scan.fail_on,
-            "passed": gate == Outcome::Ok,
-        }));
+        let count = |key: &str| {
+            report["summary"][key].as_u64().unwrap_or_default()
+        };
+        self.summary.findings = Some(FindingCounts {
+            critical: count("critical"),
+            high: count("high"),
+            medium: count("medium"),
+            low: count("low"),
+            unknown: count("unknown"),
+            total: count("total"),
+        });
+        self.summary.gate = Some(GateResult {
+            fail_on: self.config.scan.fail_on.clone(),
+            passed: gate == Outcome::Ok,
+        });
         Ok((gate, json))
     }
 
@@ -439,7 +434,7 @@ impl Pipeline<'_> {
             image.push_str(tag);
         }
         image.push('@');
-        image.push_str(&self.summary.digest);
+        image.push_str(self.summary.digest.as_deref().unwrap_or_default());
         let args = PromoteArgs {
             image,
             files: promote.files.clone(),
@@ -466,7 +461,7 @@ impl Pipeline<'_> {
         };
         let mut written = Vec::new();
         let outcome = crate::promote::promote(self.global, &args, Some(signer), &mut written)?;
-        self.summary.promoted = written;
+        self.summary.promoted = written.iter().map(|p| p.display().to_string()).collect();
         Ok((outcome, ()))
     }
 }
@@ -482,17 +477,16 @@ fn describe(expected: &Expected) -> String {
 }
 
 /// The closing summary, on stderr.
-fn closing(summary: &Summary) {
-    let mut lines = vec![format!("── summary: {}", summary.outcome)];
-    if !summary.image_ref.is_empty() {
-        lines.push(format!("image     {}", summary.image_ref));
+fn closing(summary: &RunSummary) {
+    let mut lines = vec![format!("── summary: {}", summary.outcome.as_str())];
+    if let Some(image_ref) = &summary.image_ref {
+        lines.push(format!("image     {image_ref}"));
     }
-    if !summary.findings.is_empty() {
-        let counts: Vec<String> = ["critical", "high", "medium", "low", "unknown"]
-            .iter()
-            .filter_map(|k| summary.findings.get(*k).map(|v| format!("{v} {k}")))
-            .collect();
-        lines.push(format!("findings  {}", counts.join(", ")));
+    if let Some(f) = &summary.findings {
+        lines.push(format!(
+            "findings  {} critical, {} high, {} medium, {} low, {} unknown",
+            f.critical, f.high, f.medium, f.low, f.unknown
+        ));
     }
     if let Some(signer) = &summary.signer {
         lines.push(format!("signer    {signer}"));
@@ -501,12 +495,10 @@ fn closing(summary: &Summary) {
         lines.push(format!("attested  {}", summary.attestations.join(", ")));
     }
     if !summary.promoted.is_empty() {
-        let files: Vec<String> = summary
-            .promoted
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect();
-        lines.push(format!("promoted  {}", files.join(", ")));
+        lines.push(format!("promoted  {}", summary.promoted.join(", ")));
+    }
+    if let Some(index) = summary.rekor_log_index {
+        lines.push(format!("rekor     log index {index}"));
     }
     let stages: Vec<String> = summary
         .stages
