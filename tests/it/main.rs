@@ -13,6 +13,7 @@ mod common;
 mod attest;
 mod db;
 mod image;
+mod packaging;
 mod pin;
 mod promote;
 mod promote_pr;
