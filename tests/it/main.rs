@@ -10,6 +10,7 @@
 #[macro_use]
 mod common;
 
+mod action;
 mod attest;
 mod db;
 mod image;
