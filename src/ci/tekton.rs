@@ -40,11 +40,14 @@ const SBOM_PREDICATES: &[&str] = &["https://cyclonedx.org/bom", "https://spdx.de
 
 /// The results, in the order docs/run.md lists them.
 pub(super) fn results(summary: &RunSummary) -> Vec<(&'static str, String)> {
-    let subject = subject(summary);
+    // Chains signs whatever IMAGE_URL/IMAGE_DIGEST name, failed TaskRuns
+    // included: a run that did not pass names no image to sign.
+    let passed = summary.outcome == super::RunOutcome::Ok;
+    let subject = subject(summary).filter(|_| passed);
     let digest = summary
         .digest
         .as_deref()
-        .filter(|d| crate::reference::check_digest(d).is_ok());
+        .filter(|d| passed && crate::reference::check_digest(d).is_ok());
     let sbom_attested = summary
         .attestations
         .iter()

@@ -333,6 +333,30 @@ fn tekton_results_are_exact_bytes_with_chains_type_hints() {
     assert_eq!(std::fs::read_dir(&results).unwrap().count(), 5);
 }
 
+/// Chains signs what IMAGE_URL/IMAGE_DIGEST name even for a failed
+/// TaskRun: a run that said no (or failed) names nothing to sign.
+#[test]
+fn tekton_names_no_image_for_a_run_that_did_not_pass() {
+    for outcome in [RunOutcome::Policy, RunOutcome::Error] {
+        let dir = tempfile::tempdir().unwrap();
+        let results = dir.path().join("results");
+        std::fs::create_dir(&results).unwrap();
+        let ci = env(&[("WHARF_TEKTON_RESULTS", s(&results))]);
+        let mut summary = sample();
+        summary.outcome = outcome;
+        write_outputs(&ci, &summary, &options(dir.path())).unwrap();
+        for name in ["IMAGE_URL", "IMAGE_DIGEST"] {
+            assert_eq!(std::fs::read(results.join(name)).unwrap(), b"", "{name}");
+        }
+        let sbom: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(results.join("SBOM_ARTIFACT_OUTPUTS")).unwrap())
+                .unwrap();
+        assert_eq!(sbom, serde_json::json!({"uri": "", "digest": ""}));
+        // What the scan found is still reported.
+        assert!(!std::fs::read(results.join("FINDINGS")).unwrap().is_empty());
+    }
+}
+
 #[test]
 fn tekton_hints_stay_empty_for_what_chains_cannot_use() {
     let dir = tempfile::tempdir().unwrap();

@@ -11,11 +11,11 @@ pub mod config;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::cli::{
-    BundleFormat, IdentityArgs, PromoteArgs, RunArgs, SbomArgs, SbomFormat, ScanArgs, SigningArgs,
-};
 use crate::ci::{
     Ci, FindingCounts, GateResult, OutputOptions, RunOutcome, RunSummary, StageRecord, StageStatus,
+};
+use crate::cli::{
+    BundleFormat, IdentityArgs, PromoteArgs, RunArgs, SbomArgs, SbomFormat, ScanArgs, SigningArgs,
 };
 use crate::config::Global;
 use crate::reference::Reference;
@@ -284,9 +284,7 @@ impl Pipeline<'_> {
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .ok_or_else(|| Error::file(&json, "the scan report just written does not read back"))?;
-        let count = |key: &str| {
-            report["summary"][key].as_u64().unwrap_or_default()
-        };
+        let count = |key: &str| report["summary"][key].as_u64().unwrap_or_default();
         self.summary.findings = Some(FindingCounts {
             critical: count("critical"),
             high: count("high"),

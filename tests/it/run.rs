@@ -27,13 +27,42 @@ fn push_vulnerable(env: &Env, dir: &Path) -> String {
     image.digest.clone()
 }
 
-/// `wharf run` inside a simulated GitHub Actions job, in `dir`.
+/// `wharf run` inside a simulated GitHub Actions job, in `dir`; the job's
+/// output and summary files are `dir/github-output` and `dir/github-summary`.
 fn run_in(env: &Env, dir: &Path, args: &[&str]) -> Output {
     let mut cmd = env.wharf();
     for (k, v) in env.testbed.github_env() {
         cmd.env(k, v);
     }
+    cmd.env("GITHUB_OUTPUT", dir.join("github-output"))
+        .env("GITHUB_STEP_SUMMARY", dir.join("github-summary"));
     cmd.current_dir(dir).arg("run").args(args).run()
+}
+
+/// `$GITHUB_OUTPUT` read the way the runner reads it: `name=value` lines
+/// and `name<<DELIMITER` … `DELIMITER` blocks.
+fn github_outputs(dir: &Path) -> std::collections::BTreeMap<String, String> {
+    let text = std::fs::read_to_string(dir.join("github-output")).expect("GITHUB_OUTPUT");
+    let mut out = std::collections::BTreeMap::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if let Some((name, delimiter)) = line.split_once("<<") {
+            let mut value = Vec::new();
+            loop {
+                let next = lines.next().expect("the delimiter closes the value");
+                if next == delimiter {
+                    break;
+                }
+                value.push(next);
+            }
+            out.insert(name.to_string(), value.join("\n"));
+        } else if let Some((name, value)) = line.split_once('=') {
+            out.insert(name.to_string(), value.to_string());
+        } else {
+            panic!("not a GITHUB_OUTPUT line: {line:?}");
+        }
+    }
+    out
 }
 
 fn run_json(dir: &Path) -> Value {
@@ -106,7 +135,22 @@ fn a_passing_image_is_signed_attested_verified_and_promoted() {
         ]
         .map(|(a, b)| (a.to_string(), b.to_string()))
     );
-    for file in ["sbom.cdx.json", "scan.json", "scan.sarif"] {
+    // The job's outputs parse, and say what run.json says.
+    let outputs = github_outputs(dir);
+    assert_eq!(outputs["digest"], digest);
+    assert_eq!(outputs["image-ref"], format!("{repo}@{digest}"));
+    assert_eq!(outputs["signer"], env.testbed.identity());
+    assert_eq!(outputs["gate-passed"], "true");
+    let findings: Value = serde_json::from_str(&outputs["findings"]).expect("findings JSON");
+    assert_eq!(findings["high"], 1);
+    let summary_md = std::fs::read_to_string(dir.join("github-summary")).expect("job summary");
+    // (Rendered Markdown; `:` and `@` are escaped in the source.)
+    assert!(
+        summary_md.contains(digest.trim_start_matches("sha256:")),
+        "{summary_md}"
+    );
+    assert!(out.stdout.contains("::group::sign"), "{}", out.describe());
+    for file in ["sbom.cdx.json", "scan.json", "scan.sarif", "summary.md"] {
         assert!(dir.join("wharf-out").join(file).is_file(), "{file}");
     }
     assert_eq!(
@@ -142,7 +186,7 @@ fn a_failed_gate_signs_nothing_and_promotes_nothing() {
 
     let db_arg = db.display().to_string();
     let image = format!("{repo}:1.0");
-    let out = run_in(
+    let ran = run_in(
         &env,
         dir,
         &[
@@ -155,11 +199,11 @@ fn a_failed_gate_signs_nothing_and_promotes_nothing() {
             "values.yaml",
         ],
     );
-    out.assert_code(1);
+    ran.assert_code(1);
     assert!(
-        out.stderr.contains("stopped: the scan gate"),
+        ran.stderr.contains("stopped: the scan gate"),
         "{}",
-        out.describe()
+        ran.describe()
     );
     let summary = run_json(dir);
     assert_eq!(summary["outcome"], "policy");
@@ -196,6 +240,68 @@ fn a_failed_gate_signs_nothing_and_promotes_nothing() {
         std::fs::read_to_string(dir.join("values.yaml")).expect("values"),
         values
     );
+    let outputs = github_outputs(dir);
+    assert_eq!(outputs["gate-passed"], "false");
+    assert_eq!(outputs["signer"], "");
+    assert!(
+        ran.stdout
+            .contains("::error::wharf run: the scan stage said no"),
+        "{}",
+        ran.describe()
+    );
+}
+
+/// Tekton result files, GitLab's dotenv report and Jenkins' JSON, from one
+/// gated run each (the gate fails: no signing service needed).
+#[test]
+fn tekton_gitlab_and_jenkins_get_their_outputs() {
+    require_registry!();
+    let env = Env::start();
+    let work = tempfile::tempdir().expect("work dir");
+    let dir = work.path();
+    let digest = push_vulnerable(&env, dir);
+    let db = debian_db(dir).display().to_string();
+    let image = format!("{}:1.0", env.image("vuln"));
+    let base = ["run", image.as_str(), "--db", db.as_str()];
+
+    // Tekton: the results the Task declares; a gate that said no names no
+    // image for Chains to sign.
+    let results = dir.join("results");
+    std::fs::create_dir(&results).expect("results dir");
+    let out = env
+        .wharf()
+        .current_dir(dir)
+        .env("WHARF_TEKTON_RESULTS", &results)
+        .args(base)
+        .args(["--fail-on", "high"])
+        .run();
+    out.assert_code(1);
+    let read = |name: &str| std::fs::read_to_string(results.join(name)).expect(name);
+    assert_eq!(read("IMAGE_DIGEST"), "");
+    let findings: Value = serde_json::from_str(&read("FINDINGS")).expect("FINDINGS");
+    assert_eq!(findings["high"], 1);
+
+    // GitLab: a dotenv report. Jenkins: --output-json.
+    let out = env
+        .wharf()
+        .current_dir(dir)
+        .env("GITLAB_CI", "true")
+        .args(base)
+        .args(["--fail-on", "high", "--output-json", "jenkins.json"])
+        .run();
+    out.assert_code(1);
+    let dotenv = std::fs::read_to_string(dir.join("wharf-out/wharf.env")).expect("dotenv");
+    let pairs: std::collections::BTreeMap<&str, &str> = dotenv
+        .lines()
+        .map(|l| l.split_once('=').expect("KEY=VALUE"))
+        .collect();
+    assert_eq!(pairs["WHARF_GATE_PASSED"], "false");
+    assert_eq!(pairs["WHARF_DIGEST"], digest);
+    let jenkins: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("jenkins.json")).expect("json"))
+            .expect("JSON");
+    assert_eq!(jenkins["digest"], digest.as_str());
+    assert_eq!(jenkins["outcome"], "policy");
 }
 
 #[test]
