@@ -45,6 +45,19 @@ pub enum Error {
 }
 
 impl Error {
+    /// This error, followed by the note that no file was changed (for
+    /// commands that edit files only once every edit is known to be good).
+    pub fn nothing_changed(self) -> Error {
+        let mut errors = match self {
+            Error::Many(errors) => errors,
+            e => vec![e],
+        };
+        errors.push(Error::Usage(
+            "no file was changed: fix the errors above and run again".into(),
+        ));
+        Error::Many(errors)
+    }
+
     pub fn file(path: impl Into<PathBuf>, message: impl Into<String>) -> Error {
         Error::File {
             path: path.into(),

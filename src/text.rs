@@ -31,6 +31,31 @@ impl LineIndex {
     }
 }
 
+/// Escapes what GitHub-flavoured Markdown would read as syntax: ASCII
+/// punctuation with a meaning gets a backslash (CommonMark allows one before
+/// any ASCII punctuation, and `\|` holds inside table cells too); `<`, `>`
+/// and `&` become entities so no HTML gets through; line breaks and other
+/// control characters become spaces so a value stays on its table row or
+/// list item.
+pub fn markdown_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '!' | '|' | '~'
+            | '@' | ':' | '$' | '^' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@
 //! anyone.
 
 use super::{RunOutcome, RunSummary, StageStatus};
+use crate::text::markdown_escape as escape;
 
 /// Longest list (attestations, promoted files) shown; the rest is counted.
 const LIST_MAX: usize = 100;
@@ -109,30 +110,6 @@ fn list(out: &mut String, title: &str, items: &[String]) {
         ));
     }
     out.push('\n');
-}
-
-/// Escapes what GitHub-flavoured Markdown would read as syntax: ASCII
-/// punctuation with a meaning gets a backslash (CommonMark allows one before
-/// any ASCII punctuation, and `\|` holds inside table cells too); `<`, `>`
-/// and `&` become entities so no HTML gets through; line breaks become
-/// spaces so a value stays on its table row or list item.
-pub(super) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '!' | '|' | '~'
-            | '@' | ':' | '$' | '^' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if c.is_control() => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

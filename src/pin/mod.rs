@@ -291,14 +291,7 @@ fn nothing_written(mode: Mode, err: Error) -> Error {
     if mode != Mode::Write {
         return err;
     }
-    let mut errors = match err {
-        Error::Many(errors) => errors,
-        e => vec![e],
-    };
-    errors.push(Error::Usage(
-        "no file was changed: fix the errors above and run again".into(),
-    ));
-    Error::Many(errors)
+    err.nothing_changed()
 }
 
 /// The files pin reads.

@@ -368,14 +368,7 @@ fn nothing_changed(mode: Mode, err: Error) -> Error {
     if !matches!(mode, Mode::Write | Mode::Commit) {
         return err;
     }
-    let mut errors = match err {
-        Error::Many(errors) => errors,
-        e => vec![e],
-    };
-    errors.push(Error::Usage(
-        "no file was changed: fix the errors above and run again".into(),
-    ));
-    Error::Many(errors)
+    err.nothing_changed()
 }
 
 /// `--check`: list every entry that is not at the digest.

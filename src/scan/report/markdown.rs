@@ -10,6 +10,7 @@ use super::{
     SEVERITIES,
 };
 use crate::scan::finding::Finding;
+use crate::text::markdown_escape as escape;
 
 /// GitHub's limit for one step's summary.
 pub(super) const LIMIT: usize = 1024 * 1024;
@@ -202,27 +203,4 @@ fn cell(text: &str) -> String {
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
     escape(&clip(one_line.trim(), CELL_MAX))
-}
-
-/// Escapes what GitHub-flavoured Markdown would read as syntax: ASCII
-/// punctuation with a meaning gets a backslash (CommonMark allows one
-/// before any ASCII punctuation; `\|` also works inside table cells), and
-/// angle brackets and ampersands become entities so no HTML gets through.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '!' | '|' | '~'
-            | '@' | ':' | '$' | '^' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '\n' | '\r' => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
 }
