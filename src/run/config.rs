@@ -221,7 +221,10 @@ impl Config {
         };
         rebase(&mut config.output_dir);
         config.pin.paths.iter_mut().for_each(rebase);
-        config.promote.files.iter_mut().for_each(rebase);
+        // With a pull request, promote.files are paths in the repository.
+        if !config.promote.pull_request {
+            config.promote.files.iter_mut().for_each(rebase);
+        }
         for p in [
             &mut config.scan.db,
             &mut config.scan.ignore_file,
@@ -320,6 +323,26 @@ mod tests {
         let again = parse(&config.to_yaml().unwrap()).unwrap();
         assert_eq!(again.to_yaml().unwrap(), config.to_yaml().unwrap());
         assert_eq!(again.sign.key, Some(PathBuf::from("k.key")));
+    }
+
+    #[test]
+    fn paths_in_the_file_are_relative_to_it_except_repository_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("wharf.yaml");
+        std::fs::write(&file, "promote:\n  files: [deploy/values.yaml]\n").unwrap();
+        let config = Config::read(&file).unwrap();
+        assert_eq!(
+            config.promote.files,
+            [dir.path().join("deploy/values.yaml")]
+        );
+        assert_eq!(config.output_dir, dir.path().join("wharf-out"));
+        std::fs::write(
+            &file,
+            "promote:\n  pull_request: true\n  files: [deploy/values.yaml]\n",
+        )
+        .unwrap();
+        let config = Config::read(&file).unwrap();
+        assert_eq!(config.promote.files, [PathBuf::from("deploy/values.yaml")]);
     }
 
     #[test]
