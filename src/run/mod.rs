@@ -93,9 +93,14 @@ pub fn run(global: &Global, args: &RunArgs) -> Result<Outcome> {
     closing(summary);
     // The run's own failure comes first; an output that could not be
     // written is the error when the run itself went through.
-    let outcome = outcome?;
-    written?;
-    Ok(outcome)
+    match (outcome, written) {
+        (Err(e), Err(w)) => {
+            report::warn(&format!("the outputs were not all written either: {w}"));
+            Err(e)
+        }
+        (Err(e), Ok(_)) | (Ok(_), Err(e)) => Err(e),
+        (Ok(outcome), Ok(_)) => Ok(outcome),
+    }
 }
 
 struct Pipeline<'a> {
