@@ -479,4 +479,8 @@ pub struct RunArgs {
     /// Skip the promote stage
     #[arg(long = "no-promote", conflicts_with = "promote")]
     pub no_promote: bool,
+    /// Stop after the scan gate: another signer (Tekton Chains) signs what
+    /// passed; attest, verify and promote do not run
+    #[arg(long = "no-sign", conflicts_with_all = ["key", "promote"])]
+    pub no_sign: bool,
 }

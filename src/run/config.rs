@@ -89,6 +89,9 @@ impl Default for Scan {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Sign {
+    /// false: stop after the scan gate (another signer, such as Tekton
+    /// Chains, signs what passed); attest, verify and promote do not run.
+    pub enabled: bool,
     /// A cosign key; none: keyless, with the CI job's OIDC token.
     pub key: Option<PathBuf>,
     /// bundle | legacy | both
@@ -100,6 +103,7 @@ pub struct Sign {
 impl Default for Sign {
     fn default() -> Sign {
         Sign {
+            enabled: true,
             key: None,
             bundle_format: "bundle".into(),
             tlog_upload: true,
@@ -194,6 +198,9 @@ impl Config {
         if let Some(key) = &args.key {
             config.sign.key = Some(key.clone());
         }
+        if args.no_sign {
+            config.sign.enabled = false;
+        }
         if !args.promote.is_empty() {
             config.promote.files = args.promote.clone();
         }
@@ -274,6 +281,14 @@ impl Config {
                 self.sign.bundle_format
             )));
         }
+        if !self.sign.enabled && !self.promote.files.is_empty() {
+            return Err(Error::Usage(
+                "promote needs a signature wharf has verified, and signing is off (sign.enabled: \
+                 false or --no-sign): drop promote.files, or promote in a later step with \
+                 `wharf promote` once the other signer has signed"
+                    .into(),
+            ));
+        }
         if self.promote.pull_request && self.promote.files.is_empty() {
             return Err(Error::Usage(
                 "promote.pull_request needs promote.files: the paths in the repository to edit"
@@ -353,5 +368,10 @@ mod tests {
         let mut config = Config::default();
         config.promote.pull_request = true;
         assert!(config.check().is_err());
+        let mut config = Config::default();
+        config.sign.enabled = false;
+        config.promote.files = vec![PathBuf::from("values.yaml")];
+        let err = config.check().unwrap_err().to_string();
+        assert!(err.contains("--no-sign"), "{err}");
     }
 }

@@ -342,3 +342,63 @@ fn the_config_is_checked_and_printable() {
         .run()
         .assert_error(&["missing.yaml"]);
 }
+
+/// `--no-sign` (Tekton Chains signs instead): the gate still runs, the
+/// image that passed is named in the results for Chains, and wharf itself
+/// writes no signature.
+#[test]
+fn no_sign_leaves_a_passing_image_to_chains() {
+    require_registry!();
+    let env = Env::start();
+    let work = tempfile::tempdir().expect("work dir");
+    let dir = work.path();
+    let digest = push_vulnerable(&env, dir);
+    let db = debian_db(dir).display().to_string();
+    let image = format!("{}:1.0", env.image("vuln"));
+    let results = dir.join("results");
+    std::fs::create_dir(&results).expect("results dir");
+    let out = env
+        .wharf()
+        .current_dir(dir)
+        .env("WHARF_TEKTON_RESULTS", &results)
+        .args(["run", image.as_str(), "--db", db.as_str(), "--no-sign"])
+        .run();
+    out.assert_ok();
+    let read = |name: &str| std::fs::read_to_string(results.join(name)).expect(name);
+    assert_eq!(read("IMAGE_DIGEST"), digest);
+    assert_eq!(read("IMAGE_URL"), env.image("vuln"));
+    let summary = run_json(dir);
+    let tail: Vec<String> = statuses(&summary)
+        .into_iter()
+        .skip_while(|(name, _)| name != "scan")
+        .map(|(name, status)| format!("{name} {status}"))
+        .collect();
+    assert_eq!(
+        tail,
+        [
+            "scan ok",
+            "sign skipped",
+            "attest skipped",
+            "verify skipped",
+            "promote skipped"
+        ]
+    );
+    let out = env.verify(
+        &format!("{}@{digest}", env.image("vuln")),
+        env.testbed.identity(),
+        env.testbed.issuer(),
+    );
+    out.assert_code(1);
+    assert!(out.stdout.contains("0 bundle(s)"), "{}", out.describe());
+
+    // The gate still decides: a failing image is not named to Chains.
+    let out = env
+        .wharf()
+        .current_dir(dir)
+        .env("WHARF_TEKTON_RESULTS", &results)
+        .args(["run", image.as_str(), "--db", db.as_str(), "--no-sign"])
+        .args(["--fail-on", "high"])
+        .run();
+    out.assert_code(1);
+    assert_eq!(read("IMAGE_DIGEST"), "");
+}
