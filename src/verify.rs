@@ -545,6 +545,17 @@ pub struct Checked {
     pub log_index: Option<u64>,
 }
 
+impl Checked {
+    /// `SIGNER (issuer ISSUER)`, or the key, for a bundle that verified.
+    pub fn signed_by(&self) -> Option<String> {
+        let signer = self.signer.as_ref()?;
+        Some(match &self.issuer {
+            Some(issuer) => format!("{signer} (issuer {issuer})"),
+            None => signer.clone(),
+        })
+    }
+}
+
 /// What checking an image's attached bundles found.
 pub struct Verification {
     /// The image's digest (IMAGE resolved once).
@@ -560,20 +571,18 @@ impl Verification {
         self.checked.iter().any(|c| c.verified)
     }
 
-    /// Who signed the bundles that verified, deduplicated.
-    pub fn signers(&self) -> Vec<String> {
-        let mut signers: Vec<String> = Vec::new();
-        for c in self.checked.iter().filter(|c| c.verified) {
-            let who = match (&c.signer, &c.issuer) {
-                (Some(s), Some(i)) => format!("{s} (issuer {i})"),
-                (Some(s), None) => s.clone(),
-                _ => continue,
-            };
-            if !signers.contains(&who) {
-                signers.push(who);
+    /// The first bundle that verified.
+    pub fn verified_bundle(&self) -> Option<&Checked> {
+        self.checked.iter().find(|c| c.verified)
+    }
+
+    /// Says why each refused bundle was refused (stderr).
+    pub fn say_refusals(&self) {
+        for c in &self.checked {
+            if let Some(reason) = &c.reason {
+                report::info(&format!("  refused {}: {reason}", c.manifest));
             }
         }
-        signers
     }
 }
 
@@ -868,7 +877,8 @@ fn bundle_log_index(bundle_text: &str) -> Option<u64> {
     }
 }
 
-fn describe(expected: &Expected) -> String {
+/// Who must have signed, for messages.
+pub fn describe(expected: &Expected) -> String {
     match expected {
         Expected::Identity { identity, issuer } => format!("{identity} (issuer {issuer})"),
         Expected::Key { path, .. } => format!("the key {}", path.display()),

@@ -456,21 +456,14 @@ fn verify(
         SIGN_PREDICATE_TYPE,
         &BTreeMap::new(),
     )?;
-    if let Some(signer) = found.signers().into_iter().next() {
+    if let Some(signer) = found.verified_bundle().and_then(|c| c.signed_by()) {
         report::info(&format!("verified: {image} is signed by {signer}"));
         return Ok(Some(signer));
     }
-    for c in &found.checked {
-        if let Some(reason) = &c.reason {
-            report::info(&format!("  refused {}: {reason}", c.manifest));
-        }
-    }
-    let who = match expected {
-        Expected::Identity { identity, issuer } => format!("{identity} (issuer {issuer})"),
-        Expected::Key { path, .. } => format!("the key {}", path.display()),
-    };
+    found.say_refusals();
     report::out(&format!(
-        "not promoted: {image} has no valid signature from {who} ({} signature(s) found, checked against the {}); no file was changed",
+        "not promoted: {image} has no valid signature from {} ({} signature(s) found, checked against the {}); no file was changed",
+        crate::verify::describe(expected),
         found.checked.len(),
         trust.source
     ));

@@ -211,6 +211,20 @@ fn present(node: Option<&Node>) -> Option<&Scalar> {
         .filter(|s| !s.is_null() && !s.value.is_empty())
 }
 
+/// `name[:tag][@digest]`, joined as charts and kustomize join them.
+fn joined(name: &str, tag: Option<&str>, digest: Option<&str>) -> String {
+    let mut out = name.to_string();
+    if let Some(tag) = tag {
+        out.push(':');
+        out.push_str(tag);
+    }
+    if let Some(digest) = digest {
+        out.push('@');
+        out.push_str(digest);
+    }
+    out
+}
+
 /// A tag without a digest someone appended to it (`1.25@sha256:…`).
 fn bare_tag(tag: &str) -> &str {
     tag.split_once('@').map_or(tag, |(t, _)| t)
@@ -322,13 +336,7 @@ impl Planner<'_> {
             ));
         }
         let tag = self.promotion.tag.as_deref().or(reference.tag());
-        let mut after = reference.name().to_string();
-        if let Some(tag) = tag {
-            after.push(':');
-            after.push_str(tag);
-        }
-        after.push('@');
-        after.push_str(&self.promotion.digest);
+        let after = joined(reference.name(), tag, Some(&self.promotion.digest));
         let edits = self.set(scalar, &after, context)?.into_iter().collect();
         self.push(
             scalar.span.clone(),
@@ -395,17 +403,9 @@ impl Planner<'_> {
         }
         let context = map_context(map);
         let old_tag = tag.and_then(|(_, v)| v.as_scalar());
-        let old_digest = digest.and_then(|(_, v)| v.as_scalar());
         let old_tag_value = present(tag.map(|(_, v)| v)).map(|t| t.value.as_str());
-        let mut before = name.clone();
-        if let Some(t) = old_tag_value {
-            before.push(':');
-            before.push_str(t);
-        }
-        if let Some(d) = old_digest.filter(|d| !d.is_null() && !d.value.is_empty()) {
-            before.push('@');
-            before.push_str(&d.value);
-        }
+        let old_digest = present(digest.map(|(_, v)| v)).map(|d| d.value.as_str());
+        let before = joined(&name, old_tag_value, old_digest);
         let mut edits = Vec::new();
         let line;
         let new_tag = self
@@ -413,7 +413,7 @@ impl Planner<'_> {
             .tag
             .as_deref()
             .or_else(|| old_tag_value.map(bare_tag).filter(|t| !t.is_empty()));
-        let mut after = reference.name().to_string();
+        let after;
         match digest {
             Some((_, Node::Scalar(value))) => {
                 // Bitnami: the chart uses the digest when it is set.
@@ -430,12 +430,11 @@ impl Planner<'_> {
                 if let (Some(tag_scalar), Some(t)) = (old_tag, tag_to_write) {
                     edits.extend(self.set(tag_scalar, t, context)?);
                 }
-                if let Some(t) = new_tag.filter(|_| old_tag.is_some()) {
-                    after.push(':');
-                    after.push_str(t);
-                }
-                after.push('@');
-                after.push_str(&self.promotion.digest);
+                after = joined(
+                    reference.name(),
+                    new_tag.filter(|_| old_tag.is_some()),
+                    Some(&self.promotion.digest),
+                );
             }
             Some((_, other)) => {
                 return Err(self.error(
@@ -461,8 +460,7 @@ impl Planner<'_> {
                 let value = format!("{t}@{}", self.promotion.digest);
                 line = self.line(tag_scalar.span.start);
                 edits.extend(self.set(tag_scalar, &value, context)?);
-                after.push(':');
-                after.push_str(&value);
+                after = joined(reference.name(), Some(&value), None);
             }
         }
         self.push(
@@ -594,16 +592,11 @@ impl Planner<'_> {
         }
         let shown = new_name.unwrap_or(name).value.clone();
         let old_tag = new_tag.and_then(|(_, v)| v.as_scalar());
-        let old_digest = digest.and_then(|(_, v)| v.as_scalar());
-        let mut before = shown.clone();
-        if let Some(t) = old_tag.filter(|t| !t.is_null() && !t.value.is_empty()) {
-            before.push(':');
-            before.push_str(&t.value);
-        }
-        if let Some(d) = old_digest.filter(|d| !d.is_null() && !d.value.is_empty()) {
-            before.push('@');
-            before.push_str(&d.value);
-        }
+        let before = joined(
+            &shown,
+            present(new_tag.map(|(_, v)| v)).map(|t| t.value.as_str()),
+            present(digest.map(|(_, v)| v)).map(|d| d.value.as_str()),
+        );
         let context = map_context(entry);
         let mut edits = Vec::new();
         let mut inserts = Vec::new();
@@ -649,15 +642,12 @@ impl Planner<'_> {
                 edits.push(Edit { span: at..at, text });
             }
         }
-        let mut after = shown;
-        if let Some(t) = tag_value.or_else(|| old_tag.map(|t| t.value.clone())) {
-            if !t.is_empty() {
-                after.push(':');
-                after.push_str(&t);
-            }
-        }
-        after.push('@');
-        after.push_str(&self.promotion.digest);
+        let shown_tag = tag_value.or_else(|| old_tag.map(|t| t.value.clone()));
+        let after = joined(
+            &shown,
+            shown_tag.as_deref().filter(|t| !t.is_empty()),
+            Some(&self.promotion.digest),
+        );
         self.push(
             entry.span.clone(),
             Target {

@@ -19,7 +19,7 @@ use crate::cli::{
 };
 use crate::config::Global;
 use crate::reference::Reference;
-use crate::verify::{Expected, Matcher, SIGN_PREDICATE_TYPE};
+use crate::verify::{Expected, SIGN_PREDICATE_TYPE};
 use crate::{report, Error, Outcome, Result};
 use config::Config;
 
@@ -409,26 +409,18 @@ impl Pipeline<'_> {
             SIGN_PREDICATE_TYPE,
             &Default::default(),
         )?;
-        let Some(checked) = found.checked.iter().find(|c| c.verified) else {
-            for c in &found.checked {
-                if let Some(reason) = &c.reason {
-                    report::info(&format!("  refused {}: {reason}", c.manifest));
-                }
-            }
+        let Some(checked) = found.verified_bundle() else {
+            found.say_refusals();
             report::info(&format!(
                 "stopped: {image_ref} has no valid signature from {}; nothing is promoted",
-                describe(&expected)
+                crate::verify::describe(&expected)
             ));
             return Ok((Outcome::PolicyNo, String::new()));
         };
-        let signer = checked.signer.clone().unwrap_or_default();
-        self.summary.signer = Some(signer.clone());
+        self.summary.signer = checked.signer.clone();
         self.summary.issuer = checked.issuer.clone();
         self.summary.rekor_log_index = checked.log_index;
-        let who = match &checked.issuer {
-            Some(issuer) => format!("{signer} (issuer {issuer})"),
-            None => signer,
-        };
+        let who = checked.signed_by().unwrap_or_default();
         report::info(&format!("verified: {image_ref} is signed by {who}"));
         Ok((Outcome::Ok, who))
     }
@@ -475,16 +467,6 @@ impl Pipeline<'_> {
         let outcome = crate::promote::promote(self.global, &args, Some(signer), &mut written)?;
         self.summary.promoted = written.iter().map(|p| p.display().to_string()).collect();
         Ok((outcome, ()))
-    }
-}
-
-fn describe(expected: &Expected) -> String {
-    match expected {
-        Expected::Identity { identity, issuer } => {
-            let show = |m: &Matcher| m.to_string();
-            format!("{} (issuer {})", show(identity), show(issuer))
-        }
-        Expected::Key { path, .. } => format!("the key {}", path.display()),
     }
 }
 
