@@ -71,7 +71,14 @@ pub fn run(global: &Global, args: &AttestArgs) -> Result<Outcome> {
 
         let format = args.signing.bundle_format;
         let have_bundle = if format.bundle() {
-            existing(&session, &client, &reference, &target, &predicate_type, &statement).await?
+            // An attestation by this signer with this very statement.
+            let ours: Option<serde_json::Value> = serde_json::from_slice(&statement).ok();
+            let wanted = |predicate: Option<&str>, found: Option<&serde_json::Value>| {
+                predicate == Some(predicate_type.as_str()) && found == ours.as_ref()
+            };
+            session
+                .find_bundle(&client, &reference, &target, wanted)
+                .await?
         } else {
             None
         };
@@ -197,35 +204,6 @@ fn statement(target: &Target, predicate_type: &str, predicate: &[u8]) -> Vec<u8>
     out.extend_from_slice(predicate);
     out.push(b'}');
     out
-}
-
-/// An attestation by this signer with this very statement already attached.
-async fn existing(
-    session: &Session,
-    client: &RegistryClient,
-    reference: &Reference,
-    target: &Target,
-    predicate_type: &str,
-    statement: &[u8],
-) -> Result<Option<String>> {
-    let ours: Option<serde_json::Value> = serde_json::from_slice(statement).ok();
-    for bundle in storage::bundles(client, reference, &target.digest).await? {
-        if bundle.predicate_type() != Some(predicate_type) {
-            continue;
-        }
-        let Ok(text) = std::str::from_utf8(&bundle.bundle) else {
-            continue;
-        };
-        if verify::bundle_statement(text).ok().flatten() != ours {
-            continue;
-        }
-        if verify::check_image_bundle(text, &target.digest, &session.expected, &session.trust)
-            .is_ok()
-        {
-            return Ok(Some(bundle.manifest));
-        }
-    }
-    Ok(None)
 }
 
 /// A legacy `.att` layer by this signer with this very statement.

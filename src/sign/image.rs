@@ -43,7 +43,15 @@ pub fn sign_image(global: &Global, args: &SignArgs) -> Result<crate::verify::Exp
         let format = args.signing.bundle_format;
 
         let have_bundle = if format.bundle() {
-            existing_bundle(&session, &client, &reference, &target, &annotations).await?
+            // A signature (a message signature has no predicate type) by
+            // this signer with these annotations.
+            let wanted = |predicate: Option<&str>, statement: Option<&serde_json::Value>| {
+                predicate.is_none_or(|p| p == SIGN_PREDICATE_TYPE)
+                    && verify::signed_annotations(statement, &target.digest) == annotations
+            };
+            session
+                .find_bundle(&client, &reference, &target, wanted)
+                .await?
         } else {
             None
         };
@@ -131,37 +139,6 @@ fn statement(target: &Target, annotations: &BTreeMap<String, String>) -> Result<
     });
     serde_json::to_vec(&statement)
         .map_err(|e| Error::Usage(format!("cannot serialise the statement: {e}")))
-}
-
-/// A referrer bundle signing this digest by this signer with these annotations.
-async fn existing_bundle(
-    session: &Session,
-    client: &RegistryClient,
-    reference: &Reference,
-    target: &Target,
-    annotations: &BTreeMap<String, String>,
-) -> Result<Option<String>> {
-    for bundle in storage::bundles(client, reference, &target.digest).await? {
-        if bundle
-            .predicate_type()
-            .is_some_and(|p| p != SIGN_PREDICATE_TYPE)
-        {
-            continue;
-        }
-        let Ok(text) = std::str::from_utf8(&bundle.bundle) else {
-            continue;
-        };
-        let statement = verify::bundle_statement(text).ok().flatten();
-        if verify::signed_annotations(statement.as_ref(), &target.digest) != *annotations {
-            continue;
-        }
-        if verify::check_image_bundle(text, &target.digest, &session.expected, &session.trust)
-            .is_ok()
-        {
-            return Ok(Some(bundle.manifest));
-        }
-    }
-    Ok(None)
 }
 
 /// A legacy `.sig` layer signing this digest by this signer with these annotations.

@@ -257,6 +257,33 @@ impl Session {
     }
 
     /// How `wharf verify` checks this signer, for the closing hint.
+    /// The manifest of a referrer bundle on `target` that this signer made
+    /// and whose predicate type and statement `wanted` accepts: what makes
+    /// signing and attesting again add nothing.
+    pub async fn find_bundle(
+        &self,
+        client: &RegistryClient,
+        reference: &Reference,
+        target: &Target,
+        wanted: impl Fn(Option<&str>, Option<&serde_json::Value>) -> bool,
+    ) -> Result<Option<String>> {
+        for bundle in super::storage::bundles(client, reference, &target.digest).await? {
+            let Ok(text) = std::str::from_utf8(&bundle.bundle) else {
+                continue;
+            };
+            let statement = crate::verify::bundle_statement(text).ok().flatten();
+            if !wanted(bundle.predicate_type(), statement.as_ref()) {
+                continue;
+            }
+            if crate::verify::check_image_bundle(text, &target.digest, &self.expected, &self.trust)
+                .is_ok()
+            {
+                return Ok(Some(bundle.manifest));
+            }
+        }
+        Ok(None)
+    }
+
     pub fn verify_flags(&self) -> String {
         match &self.expected {
             Expected::Identity { identity, issuer } => {
