@@ -27,6 +27,28 @@ fn push_vulnerable(env: &Env, dir: &Path) -> String {
     image.digest.clone()
 }
 
+/// A registry and testbed with the vulnerable image pushed, a work
+/// directory, and the OSV records that match it.
+struct Setup {
+    env: Env,
+    work: tempfile::TempDir,
+    digest: String,
+    db: std::path::PathBuf,
+}
+
+fn setup() -> Setup {
+    let env = Env::start();
+    let work = tempfile::tempdir().expect("work dir");
+    let digest = push_vulnerable(&env, work.path());
+    let db = debian_db(work.path());
+    Setup {
+        env,
+        work,
+        digest,
+        db,
+    }
+}
+
 /// `wharf run` inside a simulated GitHub Actions job, in `dir`; the job's
 /// output and summary files are `dir/github-output` and `dir/github-summary`.
 fn run_in(env: &Env, dir: &Path, args: &[&str]) -> Output {
@@ -89,11 +111,13 @@ const VALUES: &str = "image:\n  repository: {REPO}\n  tag: \"0.9\"  # keep\n";
 #[test]
 fn a_passing_image_is_signed_attested_verified_and_promoted() {
     require_registry!();
-    let env = Env::start();
-    let work = tempfile::tempdir().expect("work dir");
+    let Setup {
+        env,
+        work,
+        digest,
+        db,
+    } = setup();
     let dir = work.path();
-    let digest = push_vulnerable(&env, dir);
-    let db = debian_db(dir);
     let repo = env.image("vuln");
     std::fs::create_dir_all(dir.join("deploy")).expect("deploy dir");
     std::fs::write(
@@ -175,11 +199,13 @@ fn a_passing_image_is_signed_attested_verified_and_promoted() {
 #[test]
 fn a_failed_gate_signs_nothing_and_promotes_nothing() {
     require_registry!();
-    let env = Env::start();
-    let work = tempfile::tempdir().expect("work dir");
+    let Setup {
+        env,
+        work,
+        digest,
+        db,
+    } = setup();
     let dir = work.path();
-    let digest = push_vulnerable(&env, dir);
-    let db = debian_db(dir);
     let repo = env.image("vuln");
     let values = VALUES.replace("{REPO}", &repo);
     std::fs::write(dir.join("values.yaml"), &values).expect("values");
@@ -256,11 +282,14 @@ fn a_failed_gate_signs_nothing_and_promotes_nothing() {
 #[test]
 fn tekton_gitlab_and_jenkins_get_their_outputs() {
     require_registry!();
-    let env = Env::start();
-    let work = tempfile::tempdir().expect("work dir");
+    let Setup {
+        env,
+        work,
+        digest,
+        db,
+    } = setup();
     let dir = work.path();
-    let digest = push_vulnerable(&env, dir);
-    let db = debian_db(dir).display().to_string();
+    let db = db.display().to_string();
     let image = format!("{}:1.0", env.image("vuln"));
     let base = ["run", image.as_str(), "--db", db.as_str()];
 
@@ -349,11 +378,14 @@ fn the_config_is_checked_and_printable() {
 #[test]
 fn no_sign_leaves_a_passing_image_to_chains() {
     require_registry!();
-    let env = Env::start();
-    let work = tempfile::tempdir().expect("work dir");
+    let Setup {
+        env,
+        work,
+        digest,
+        db,
+    } = setup();
     let dir = work.path();
-    let digest = push_vulnerable(&env, dir);
-    let db = debian_db(dir).display().to_string();
+    let db = db.display().to_string();
     let image = format!("{}:1.0", env.image("vuln"));
     let results = dir.join("results");
     std::fs::create_dir(&results).expect("results dir");
