@@ -236,6 +236,11 @@ pub struct SigningArgs {
     /// signatures may skip it; their verifiers then need --insecure-ignore-tlog
     #[arg(long = "tlog-upload", value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
     pub tlog_upload: bool,
+    /// Have a key signature timestamped by the trust config's timestamp
+    /// authority, where it names one. `--timestamp=false` with
+    /// `--tlog-upload=false` signs with no network at all
+    #[arg(long = "timestamp", value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub timestamp: bool,
     /// Where the signature goes: a Sigstore bundle attached as an OCI
     /// referrer (cosign v3), cosign's legacy `sha256-<hex>.sig` tag
     /// (`.att` for attestations) for older verifiers, or both
@@ -249,6 +254,10 @@ pub struct SigningArgs {
     /// A Sigstore ClientTrustConfig (trusted root + signing config)
     #[arg(long = "trust-config", value_name = "FILE", env = "WHARF_TRUST_CONFIG")]
     pub trust_config: Option<PathBuf>,
+    /// The key has an empty passphrase: one `wharf run` generated for
+    /// itself (`sign.generate-key`). Not a flag.
+    #[arg(skip)]
+    pub no_passphrase: bool,
 }
 
 #[derive(Debug, Clone, Args)]

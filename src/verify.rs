@@ -232,6 +232,19 @@ fn check(
             key,
             ignore_tlog,
         } => {
+            if *ignore_tlog
+                && bundle.verification_material.tlog_entries.is_empty()
+                && bundle
+                    .verification_material
+                    .timestamp_verification_data
+                    .rfc3161_timestamps
+                    .is_empty()
+            {
+                // Signed with --tlog-upload=false --timestamp=false: no
+                // evidence of time, which the library's checks insist on.
+                check_bare_dsse(&bundle, subject, key, path)?;
+                return Ok(Signer::Key(path.clone()));
+            }
             let mut policy = PublicKeyVerificationPolicy::new(key.clone());
             if *ignore_tlog {
                 policy = policy.skip_tlog_unsafe();
@@ -332,6 +345,67 @@ pub fn check_legacy(
         .map_err(|e| format!("hashing the payload: {e}"))?;
     let signer = check(&bundle, &Subject::Digest(hash), expected, trust)?;
     Ok((signer, annotations))
+}
+
+/// Verifies a key-signed DSSE bundle that carries no log entry and no
+/// timestamp (what `--insecure-ignore-tlog` accepts): the envelope's
+/// signature over its pre-authentication encoding, with the key, and the
+/// in-toto statement's subject digest against `subject`.
+fn check_bare_dsse(
+    bundle: &Bundle,
+    subject: &Subject,
+    key: &DerPublicKey,
+    path: &Path,
+) -> Result<(), String> {
+    use sigstore_verify::types::bundle::SignatureContent;
+    let SignatureContent::DsseEnvelope(envelope) = &bundle.content else {
+        return Err(
+            "a message signature with no transparency-log entry and no timestamp: wharf checks only DSSE \
+             envelopes without either; sign again with a log or a timestamp"
+                .into(),
+        );
+    };
+    let verification_key = sigstore_verify::crypto::VerificationKey::from_spki(key)
+        .map_err(|e| format!("the key {}: {e}", path.display()))?;
+    verification_key
+        .verify(envelope.pae(), &envelope.signature.sig)
+        .map_err(|_| {
+            format!(
+                "the signature does not verify with the key {}",
+                path.display()
+            )
+        })?;
+    if envelope.payload_type != "application/vnd.in-toto+json" {
+        return Err(format!(
+            "the envelope's payload type is {:?}, not an in-toto statement",
+            envelope.payload_type
+        ));
+    }
+    let statement: serde_json::Value = serde_json::from_slice(envelope.payload.as_bytes())
+        .map_err(|e| format!("the signed statement is not JSON: {e}"))?;
+    let want = match subject {
+        Subject::Digest(d) => d.to_hex(),
+        Subject::File(file) => {
+            use sha2::Digest as _;
+            let mut hasher = sha2::Sha256::new();
+            let mut reader = std::fs::File::open(file)
+                .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            std::io::copy(&mut reader, &mut hasher)
+                .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            hex::encode(hasher.finalize())
+        }
+    };
+    let names_it = statement["subject"].as_array().is_some_and(|subjects| {
+        subjects
+            .iter()
+            .any(|s| s["digest"]["sha256"].as_str() == Some(want.as_str()))
+    });
+    if !names_it {
+        return Err(format!(
+            "the signed statement is about another artifact, not sha256:{want}"
+        ));
+    }
+    Ok(())
 }
 
 fn run(
@@ -591,7 +665,7 @@ impl Verification {
 /// [`SIGN_PREDICATE_TYPE`] for signatures) against `expected`.
 pub fn collect(
     global: &crate::config::Global,
-    reference: &crate::reference::Reference,
+    image: &crate::registry::ImageRef,
     expected: &Expected,
     trust: &trust::Trust,
     want: &str,
@@ -599,15 +673,21 @@ pub fn collect(
 ) -> Result<Verification> {
     let is_signature = want == SIGN_PREDICATE_TYPE;
     let client = crate::registry::RegistryClient::new(global).map_err(Error::Usage)?;
+    let store = crate::registry::Store::new(&client, image);
     let runtime = crate::runtime()?;
     let (digest, stored, legacy) = runtime.block_on(async {
-        let resolved = client.resolve(reference, None).await?;
-        let stored = crate::sign::storage::bundles(&client, reference, &resolved.digest).await?;
-        // cosign's legacy layout: signatures in `.sig`, attestations in `.att`.
-        let legacy = if is_signature {
-            crate::sign::legacy::signatures(&client, reference, &resolved.digest).await?
-        } else {
-            crate::sign::legacy::attestations(&client, reference, &resolved.digest).await?
+        let resolved = store.resolve(None).await?;
+        let stored = crate::sign::storage::bundles(&store, &resolved.digest).await?;
+        // cosign's legacy layout: signatures in `.sig`, attestations in
+        // `.att` (registries only).
+        let legacy = match store.registry() {
+            None => Vec::new(),
+            Some((client, reference)) if is_signature => {
+                crate::sign::legacy::signatures(client, reference, &resolved.digest).await?
+            }
+            Some((client, reference)) => {
+                crate::sign::legacy::attestations(client, reference, &resolved.digest).await?
+            }
         };
         Ok::<_, Error>((resolved.digest, stored, legacy))
     })?;
@@ -723,11 +803,10 @@ pub fn verify_image(
     global: &crate::config::Global,
     args: &crate::cli::VerifyArgs,
 ) -> Result<Outcome> {
-    use crate::reference::Reference;
-
     let expected = Expected::from_args(&args.identity)?;
     let required = parse_annotations(&args.annotations)?;
-    let reference = Reference::parse(&args.image)?;
+    let image_ref = crate::registry::ImageRef::parse(&args.image)?;
+    let name = image_ref.name();
     let trust = trust::load(args.trusted_root.as_deref(), args.trust_config.as_deref())?;
     let want = args
         .attestation_type
@@ -739,14 +818,14 @@ pub fn verify_image(
         digest,
         checked,
         mut predicates,
-    } = collect(global, &reference, &expected, &trust, &want, &required)?;
+    } = collect(global, &image_ref, &expected, &trust, &want, &required)?;
     let ok = checked.iter().any(|c| c.verified);
     let what = if is_signature {
         "signature".to_string()
     } else {
         format!("{want} attestation")
     };
-    let image = format!("{}@{digest}", reference.name());
+    let image = format!("{name}@{digest}");
     match args.format {
         crate::cli::TextOrJson::Json => {
             let doc = serde_json::json!({
@@ -760,8 +839,8 @@ pub fn verify_image(
             report::out(&serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
         crate::cli::TextOrJson::Text => {
-            if reference.digest().is_none() {
-                report::info(&format!("resolved {reference} to {digest}"));
+            if !image_ref.has_digest() {
+                report::info(&format!("resolved {image_ref} to {digest}"));
             }
             for c in &checked {
                 match (&c.signer, &c.reason) {
@@ -792,10 +871,14 @@ pub fn verify_image(
                     trust.source
                 ));
             }
-            report::info(&format!(
-                "the same check with cosign: {}",
-                cosign_equivalent(&image, &expected, args)
-            ));
+            // cosign reads images from registries (its `--local-image`
+            // layouts are its own `cosign save` format, without referrers).
+            if matches!(image_ref, crate::registry::ImageRef::Registry(_)) {
+                report::info(&format!(
+                    "the same check with cosign: {}",
+                    cosign_equivalent(&image, &expected, args)
+                ));
+            }
         }
     }
     if let (Some(path), true) = (&args.output_predicate, ok) {

@@ -18,7 +18,7 @@ use bytes::Bytes;
 use crate::cli::AttestArgs;
 use crate::config::Global;
 use crate::reference::Reference;
-use crate::registry::RegistryClient;
+use crate::registry::{ImageRef, RegistryClient, Store};
 use crate::sign::legacy;
 use crate::sign::session::{Session, Target};
 use crate::sign::storage::{self, BundleContent};
@@ -30,7 +30,8 @@ const PREDICATE_MAX: u64 = 48 << 20;
 
 /// Runs `wharf attest`.
 pub fn run(global: &Global, args: &AttestArgs) -> Result<Outcome> {
-    let reference = Reference::parse(&args.image)?;
+    let image_ref = ImageRef::parse(&args.image)?;
+    crate::sign::image::refuse_legacy_in_layout(&image_ref, args.signing.bundle_format.legacy())?;
     let predicate_type = predicate_type_uri(&args.predicate_type);
     let predicate = match (&args.predicate, args.generate) {
         (_, true) => {
@@ -51,11 +52,12 @@ pub fn run(global: &Global, args: &AttestArgs) -> Result<Outcome> {
     };
     let (signer, trust) = Session::prepare(&args.signing)?;
     let client = RegistryClient::new(global).map_err(Error::Usage)?;
+    let store = Store::new(&client, &image_ref);
     let runtime = crate::runtime()?;
 
     runtime.block_on(async {
         let session = Session::start(signer, trust, &args.signing).await?;
-        let target = session.target(&client, &reference).await?;
+        let target = session.target(&store).await?;
         let predicate = match predicate {
             Some(p) => p,
             None => {
@@ -77,13 +79,14 @@ pub fn run(global: &Global, args: &AttestArgs) -> Result<Outcome> {
                 predicate == Some(predicate_type.as_str()) && found == ours.as_ref()
             };
             session
-                .find_bundle(&client, &reference, &target, wanted)
+                .find_bundle(&store, &target, wanted)
                 .await?
         } else {
             None
         };
-        let have_legacy = if format.legacy() {
-            existing_legacy(&session, &client, &reference, &target, &statement).await?
+        let legacy_at = store.registry();
+        let have_legacy = if let Some((client, reference)) = legacy_at.filter(|_| format.legacy()) {
+            existing_legacy(&session, client, reference, &target, &statement).await?
         } else {
             None
         };
@@ -103,14 +106,14 @@ pub fn run(global: &Global, args: &AttestArgs) -> Result<Outcome> {
             .sign_statement(&statement)
             .await
             .map_err(|e| Error::Usage(format!("{image}: {e}")))?;
-        if needs_legacy {
+        if let Some((client, reference)) = legacy_at.filter(|_| needs_legacy) {
             let mut annotations = session
                 .legacy_annotations(&bundle)
                 .map_err(|e| Error::Usage(format!("{image}: the legacy attestation: {e}")))?;
             annotations.insert(legacy::ANNOTATION_PREDICATE_TYPE.into(), predicate_type.clone());
             let envelope = legacy::envelope_of(&bundle).map_err(Error::Usage)?;
             let tag =
-                legacy::attach_attestation(&client, &reference, &target.digest, envelope, annotations)
+                legacy::attach_attestation(client, reference, &target.digest, envelope, annotations)
                     .await?;
             report::out(&format!(
                 "attested {image} ({predicate_type}) as {}; legacy attestation stored as {}:{tag}",
@@ -120,8 +123,7 @@ pub fn run(global: &Global, args: &AttestArgs) -> Result<Outcome> {
         }
         if needs_bundle {
             let stored = storage::attach(
-                &client,
-                &reference,
+                &store,
                 &target.subject,
                 Bytes::from(bundle),
                 BundleContent::DsseEnvelope,

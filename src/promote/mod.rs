@@ -450,7 +450,7 @@ fn verify(
 ) -> Result<Option<String>> {
     let found = crate::verify::collect(
         global,
-        image,
+        &crate::registry::ImageRef::Registry(image.clone()),
         expected,
         trust,
         SIGN_PREDICATE_TYPE,

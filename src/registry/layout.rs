@@ -68,8 +68,22 @@ struct LayoutEntry {
     #[serde(default)]
     media_type: String,
     digest: String,
+    /// Set on referrers (signatures, attestations) listed beside the
+    /// images; they are never what `oci:DIR` names.
+    #[serde(default)]
+    artifact_type: Option<String>,
     #[serde(default)]
     annotations: std::collections::BTreeMap<String, String>,
+}
+
+impl Index {
+    /// The images, without the referrers listed beside them.
+    fn images(&self) -> Vec<&LayoutEntry> {
+        self.manifests
+            .iter()
+            .filter(|m| m.artifact_type.is_none())
+            .collect()
+    }
 }
 
 /// Resolves a layout reference to the digest of what it names: the index
@@ -98,34 +112,36 @@ pub fn resolve(r: &LayoutRef, platform: Option<&Platform>) -> Result<Resolved, R
                 Some(e) => LayoutEntry {
                     media_type: e.media_type.clone(),
                     digest: e.digest.clone(),
+                    artifact_type: None,
                     annotations: Default::default(),
                 },
                 // A digest need not be listed in index.json, only present as a blob.
                 None => LayoutEntry {
                     media_type: String::new(),
                     digest: digest.clone(),
+                    artifact_type: None,
                     annotations: Default::default(),
                 },
             }
         }
         (None, Some(tag)) => {
-            let mut found = index
-                .manifests
+            let images = index.images();
+            let first = images
                 .iter()
-                .filter(|m| m.annotations.get(REF_NAME) == Some(tag));
-            let first = found
-                .next()
+                .find(|m| m.annotations.get(REF_NAME) == Some(tag))
                 .ok_or_else(|| fail(format!("no image tagged {tag:?}; it has {}", tags(&index))))?;
             LayoutEntry {
                 media_type: first.media_type.clone(),
                 digest: first.digest.clone(),
+                artifact_type: None,
                 annotations: Default::default(),
             }
         }
-        (None, None) => match index.manifests.as_slice() {
+        (None, None) => match index.images().as_slice() {
             [only] => LayoutEntry {
                 media_type: only.media_type.clone(),
                 digest: only.digest.clone(),
+                artifact_type: None,
                 annotations: Default::default(),
             },
             [] => return Err(fail("index.json lists no images".into())),
@@ -173,8 +189,8 @@ pub fn resolve(r: &LayoutRef, platform: Option<&Platform>) -> Result<Resolved, R
 
 fn tags(index: &Index) -> String {
     let names: Vec<&str> = index
-        .manifests
-        .iter()
+        .images()
+        .into_iter()
         .filter_map(|m| m.annotations.get(REF_NAME))
         .map(String::as_str)
         .collect();
@@ -185,8 +201,13 @@ fn tags(index: &Index) -> String {
     }
 }
 
-/// Reads a blob and checks it hashes to its name.
+/// Reads a blob (a document: at most 4 MiB) and checks it hashes to its name.
 pub fn read_blob(dir: &Path, digest: &str) -> Result<Vec<u8>, String> {
+    read_blob_max(dir, digest, DOC_MAX)
+}
+
+/// Reads a blob of at most `max` bytes and checks it hashes to its name.
+pub fn read_blob_max(dir: &Path, digest: &str, max: u64) -> Result<Vec<u8>, String> {
     let (algorithm, hex) = digest
         .split_once(':')
         .ok_or_else(|| format!("{digest:?} is not a digest"))?;
@@ -194,7 +215,7 @@ pub fn read_blob(dir: &Path, digest: &str) -> Result<Vec<u8>, String> {
         return Err(format!("blob {digest}: only sha256 blobs are supported"));
     }
     let path = dir.join("blobs").join(algorithm).join(hex);
-    let bytes = read_limited(&path)?;
+    let bytes = read_limited_to(&path, max)?;
     let actual = sha256_digest(&bytes);
     if actual != digest {
         return Err(format!(
@@ -204,19 +225,159 @@ pub fn read_blob(dir: &Path, digest: &str) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
+/// Writes a blob (unless an intact copy is there already); its digest.
+pub fn write_blob(dir: &Path, bytes: &[u8]) -> Result<String, String> {
+    let digest = sha256_digest(bytes);
+    let blobs = dir.join("blobs").join("sha256");
+    let path = blobs.join(digest.trim_start_matches("sha256:"));
+    if read_blob_max(dir, &digest, bytes.len() as u64).is_ok() {
+        return Ok(digest);
+    }
+    std::fs::create_dir_all(&blobs)
+        .map_err(|e| format!("cannot create {}: {e}", blobs.display()))?;
+    crate::fsutil::write_file(&path, bytes)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(digest)
+}
+
+/// Lists `descriptor` in the layout's `index.json` (once), keeping every
+/// entry and field already there; the file is replaced atomically. Writers
+/// of one layout are not serialised: two at once can lose an entry.
+pub fn add_to_index(dir: &Path, descriptor: &super::oci::Descriptor) -> Result<(), String> {
+    let path = dir.join("index.json");
+    let bytes = read_limited(&path)?;
+    let mut index: super::oci::Index = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("{} is not an OCI index: {e}", path.display()))?;
+    if index
+        .manifests
+        .iter()
+        .any(|d| d.digest == descriptor.digest)
+    {
+        return Ok(());
+    }
+    index.manifests.push(descriptor.clone());
+    let mut text = serde_json::to_vec(&index)
+        .map_err(|e| format!("cannot serialise {}: {e}", path.display()))?;
+    text.push(b'\n');
+    crate::fsutil::write_atomic(&path, &text)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// The `index.json` entries whose manifest names `subject` as its subject:
+/// the layout's referrers of it. Entries whose manifest is missing or not
+/// a manifest are passed over.
+pub fn referrers(dir: &Path, subject: &str) -> Result<Vec<super::oci::Descriptor>, String> {
+    let path = dir.join("index.json");
+    let bytes = read_limited(&path)?;
+    let index: super::oci::Index = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("{} is not an OCI index: {e}", path.display()))?;
+    let mut found = Vec::new();
+    for entry in index.manifests {
+        if entry.digest == subject || check_digest(&entry.digest).is_err() {
+            continue;
+        }
+        let Ok(blob) = read_blob(dir, &entry.digest) else {
+            continue;
+        };
+        let Ok(manifest) = serde_json::from_slice::<super::oci::Manifest>(&blob) else {
+            continue;
+        };
+        if manifest
+            .subject
+            .as_ref()
+            .is_some_and(|s| s.digest == subject)
+        {
+            found.push(entry);
+        }
+    }
+    Ok(found)
+}
+
+/// Copies the layout at `src` to `dst` (blobs hard-linked where the file
+/// system allows: they are content-addressed and never written in place),
+/// replacing a layout already at `dst`. The copy is assembled beside `dst`
+/// and renamed into place, so `dst` is never half a layout.
+pub fn copy(src: &Path, dst: &Path) -> Result<(), String> {
+    if !src.join("oci-layout").is_file() {
+        return Err(format!(
+            "{} is not an OCI image layout (no oci-layout file)",
+            src.display()
+        ));
+    }
+    if dst.exists() && !dst.join("oci-layout").is_file() {
+        return Err(format!(
+            "{} exists and is not an OCI image layout; wharf replaces only a layout: move it away",
+            dst.display()
+        ));
+    }
+    let parent = match dst.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let staging = tempfile::Builder::new()
+        .prefix(".wharf-layout-")
+        .tempdir_in(parent)
+        .map_err(|e| format!("cannot create a directory in {}: {e}", parent.display()))?;
+    let copy_file = |from: &Path, to: &Path| {
+        std::fs::copy(from, to)
+            .map(|_| ())
+            .map_err(|e| format!("cannot copy {} to {}: {e}", from.display(), to.display()))
+    };
+    for name in ["oci-layout", "index.json"] {
+        copy_file(&src.join(name), &staging.path().join(name))?;
+    }
+    let blobs = src.join("blobs");
+    let read_dir = |dir: &Path| {
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))
+    };
+    for algorithm in read_dir(&blobs)? {
+        let algorithm = algorithm.map_err(|e| format!("cannot read {}: {e}", blobs.display()))?;
+        if !algorithm.path().is_dir() {
+            continue;
+        }
+        let to_dir = staging.path().join("blobs").join(algorithm.file_name());
+        std::fs::create_dir_all(&to_dir)
+            .map_err(|e| format!("cannot create {}: {e}", to_dir.display()))?;
+        for blob in read_dir(&algorithm.path())? {
+            let blob = blob.map_err(|e| format!("cannot read {}: {e}", blobs.display()))?;
+            let from = blob.path();
+            if !from.is_file() {
+                continue;
+            }
+            let to = to_dir.join(blob.file_name());
+            if std::fs::hard_link(&from, &to).is_err() {
+                copy_file(&from, &to)?;
+            }
+        }
+    }
+    if dst.exists() {
+        std::fs::remove_dir_all(dst)
+            .map_err(|e| format!("cannot remove the old copy {}: {e}", dst.display()))?;
+    }
+    let staged = staging.keep();
+    std::fs::rename(&staged, dst).map_err(|e| {
+        let _ = std::fs::remove_dir_all(&staged);
+        format!("cannot move the copy to {}: {e}", dst.display())
+    })
+}
+
 fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
+    read_limited_to(path, DOC_MAX)
+}
+
+fn read_limited_to(path: &Path, max: u64) -> Result<Vec<u8>, String> {
     use std::io::Read;
     let file =
         std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut bytes = Vec::new();
-    file.take(DOC_MAX + 1)
+    file.take(max.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    if bytes.len() as u64 > DOC_MAX {
+    if bytes.len() as u64 > max {
         return Err(format!(
-            "{} is larger than {} MiB",
+            "{} is larger than {} bytes, more than it may be",
             path.display(),
-            DOC_MAX >> 20
+            max
         ));
     }
     Ok(bytes)

@@ -5,6 +5,7 @@ mod client;
 pub mod layout;
 pub mod oci;
 mod push;
+mod store;
 pub mod stream;
 
 pub use client::{
@@ -12,6 +13,7 @@ pub use client::{
 };
 pub use layout::LayoutRef;
 pub use push::{Fetched, Pushed, ReferrersSource};
+pub use store::Store;
 
 use crate::reference::Reference;
 
@@ -27,6 +29,40 @@ impl ImageRef {
         match text.strip_prefix("oci:") {
             Some(rest) => Ok(ImageRef::Layout(LayoutRef::parse(rest)?)),
             None => Ok(ImageRef::Registry(Reference::parse(text)?)),
+        }
+    }
+
+    /// `registry/repository`, or `oci:DIR`: the image without tag or digest.
+    pub fn name(&self) -> String {
+        match self {
+            ImageRef::Registry(r) => r.name().to_string(),
+            ImageRef::Layout(l) => format!("oci:{}", l.dir.display()),
+        }
+    }
+
+    /// Whether it names a digest (no tag to resolve).
+    pub fn has_digest(&self) -> bool {
+        match self {
+            ImageRef::Registry(r) => r.digest().is_some(),
+            ImageRef::Layout(l) => l.digest.is_some(),
+        }
+    }
+}
+
+impl std::fmt::Display for ImageRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ImageRef::Registry(r) => write!(f, "{r}"),
+            ImageRef::Layout(l) => {
+                write!(f, "oci:{}", l.dir.display())?;
+                if let Some(tag) = &l.tag {
+                    write!(f, ":{tag}")?;
+                }
+                if let Some(digest) = &l.digest {
+                    write!(f, "@{digest}")?;
+                }
+                Ok(())
+            }
         }
     }
 }

@@ -13,6 +13,9 @@ use crate::{Error, Result};
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub image: Option<String>,
+    /// For an `oci:` image: the registry repository (REG/REPO) it will be
+    /// pushed to, which promote writes into the deployment files.
+    pub image_name: Option<String>,
     pub output_dir: PathBuf,
     pub pin: Pin,
     pub sbom: Sbom,
@@ -28,6 +31,7 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             image: None,
+            image_name: None,
             output_dir: PathBuf::from("wharf-out"),
             pin: Pin::default(),
             sbom: Sbom::default(),
@@ -94,9 +98,15 @@ pub struct Sign {
     pub enabled: bool,
     /// A cosign key; none: keyless, with the CI job's OIDC token.
     pub key: Option<PathBuf>,
+    /// Sign with a key pair generated afresh for this run in the output
+    /// directory (no passphrase): for trying the pipeline offline. Nothing
+    /// outside the run trusts that key.
+    pub generate_key: bool,
     /// bundle | legacy | both
     pub bundle_format: String,
     pub tlog_upload: bool,
+    /// Timestamp key signatures through the trust config's TSA.
+    pub timestamp: bool,
     pub annotations: std::collections::BTreeMap<String, String>,
 }
 
@@ -105,8 +115,10 @@ impl Default for Sign {
         Sign {
             enabled: true,
             key: None,
+            generate_key: false,
             bundle_format: "bundle".into(),
             tlog_upload: true,
+            timestamp: true,
             annotations: Default::default(),
         }
     }
@@ -289,6 +301,33 @@ impl Config {
                     .into(),
             ));
         }
+        if self.sign.generate_key && self.sign.key.is_some() {
+            return Err(Error::Usage(
+                "sign.generate_key makes a key for the run; drop sign.key (or --key), or drop generate_key to sign with that key"
+                    .into(),
+            ));
+        }
+        let layout = self.image.as_deref().is_some_and(|i| i.starts_with("oci:"));
+        if layout && !self.promote.files.is_empty() && self.image_name.is_none() {
+            return Err(Error::Usage(
+                "an oci: image has no registry name to write into promote.files: set image_name \
+                 (REG/REPO, the repository it will be pushed to)"
+                    .into(),
+            ));
+        }
+        if let Some(name) = &self.image_name {
+            if !layout {
+                return Err(Error::Usage(format!(
+                    "image_name {name:?} names an oci: image's registry repository; a registry image has its own name: drop image_name"
+                )));
+            }
+            let parsed = crate::reference::Reference::parse(name)?;
+            if parsed.tag().is_some() || parsed.digest().is_some() {
+                return Err(Error::Usage(format!(
+                    "image_name {name:?}: give the repository only (REG/REPO); the tag comes from the image and the digest from the run"
+                )));
+            }
+        }
         if self.promote.pull_request && self.promote.files.is_empty() {
             return Err(Error::Usage(
                 "promote.pull_request needs promote.files: the paths in the repository to edit"
@@ -373,5 +412,29 @@ mod tests {
         config.promote.files = vec![PathBuf::from("values.yaml")];
         let err = config.check().unwrap_err().to_string();
         assert!(err.contains("--no-sign"), "{err}");
+    }
+
+    #[test]
+    fn a_layout_needs_a_registry_name_to_promote() {
+        let mut config = Config {
+            image: Some("oci:build/image:1.0".into()),
+            ..Config::default()
+        };
+        config.promote.files = vec![PathBuf::from("values.yaml")];
+        let err = config.check().unwrap_err().to_string();
+        assert!(err.contains("image_name"), "{err}");
+        config.image_name = Some("registry.example.com/shop/api".into());
+        assert!(config.check().is_ok());
+        config.image_name = Some("registry.example.com/shop/api:1.0".into());
+        let err = config.check().unwrap_err().to_string();
+        assert!(err.contains("repository only"), "{err}");
+        config.image = Some("registry.example.com/shop/api:1.0".into());
+        config.image_name = Some("registry.example.com/shop/api".into());
+        let err = config.check().unwrap_err().to_string();
+        assert!(err.contains("drop image_name"), "{err}");
+        let mut config = Config::default();
+        config.sign.generate_key = true;
+        config.sign.key = Some(PathBuf::from("cosign.key"));
+        assert!(config.check().is_err());
     }
 }

@@ -18,7 +18,7 @@ use crate::cli::{
     BundleFormat, IdentityArgs, PromoteArgs, RunArgs, SbomArgs, SbomFormat, ScanArgs, SigningArgs,
 };
 use crate::config::Global;
-use crate::reference::Reference;
+use crate::registry::{ImageRef, LayoutRef};
 use crate::verify::{Expected, SIGN_PREDICATE_TYPE};
 use crate::{report, Error, Outcome, Result};
 use config::Config;
@@ -36,27 +36,37 @@ pub fn run(global: &Global, args: &RunArgs) -> Result<Outcome> {
                 .into(),
         )
     })?;
-    if image_text.starts_with("oci:") {
-        return Err(Error::Usage(format!(
-            "{image_text}: wharf run signs and attests in a registry; an oci: layout can be read by \
-             `wharf sbom` and `wharf scan`, but not signed yet. Push it (skopeo copy) and run on the registry reference"
-        )));
-    }
-    let reference = Reference::parse(&image_text)?;
+    let image = ImageRef::parse(&image_text)?;
     std::fs::create_dir_all(&config.output_dir).map_err(|e| {
         Error::file(
             &config.output_dir,
             format!("cannot create the output directory: {e}"),
         )
     })?;
-
+    // A layout is signed in a copy in the output directory: the input stays
+    // as it was built, and the copy (image, signature, attestations) is the
+    // run's output, ready for `oras cp -r --from-oci-layout`.
+    let image = match image {
+        ImageRef::Layout(l) => {
+            let copy = config.output_dir.join("image");
+            crate::registry::layout::copy(&l.dir, &copy)
+                .map_err(|e| Error::Usage(format!("{image_text}: {e}")))?;
+            report::info(&format!(
+                "copied the layout {} to {}; the signatures go there",
+                l.dir.display(),
+                copy.display()
+            ));
+            ImageRef::Layout(LayoutRef { dir: copy, ..l })
+        }
+        registry => registry,
+    };
     let ci = Ci::detect();
     let mut pipeline = Pipeline {
         global,
         config: &config,
         ci: &ci,
         summary: RunSummary {
-            image: reference.name().to_string(),
+            image: config.image_name.clone().unwrap_or_else(|| image.name()),
             digest: None,
             image_ref: None,
             sbom: None,
@@ -71,7 +81,7 @@ pub fn run(global: &Global, args: &RunArgs) -> Result<Outcome> {
             outcome: RunOutcome::Error,
         },
     };
-    let outcome = pipeline.stages(&reference);
+    let outcome = pipeline.stages(&image);
     if outcome.is_err() {
         // The stages after the one that could not do its job did not run.
         if let Some(last) = pipeline.summary.stages.last().map(|s| s.name.clone()) {
@@ -150,7 +160,7 @@ impl Pipeline<'_> {
         });
     }
 
-    fn stages(&mut self, reference: &Reference) -> Result<Outcome> {
+    fn stages(&mut self, image: &ImageRef) -> Result<Outcome> {
         let config = self.config;
         if config.pin.enabled {
             let (outcome, ()) = self.stage("pin", |p| p.pin())?;
@@ -162,7 +172,7 @@ impl Pipeline<'_> {
         }
 
         // The tag is resolved once; every stage below gets the digest.
-        let (_, image_ref) = self.stage("resolve", |p| p.resolve(reference))?;
+        let (_, image_ref) = self.stage("resolve", |p| p.resolve(image))?;
         let (_, sbom) = self.stage("sbom", |p| p.sbom(&image_ref))?;
         let (gate, scan_json) = self.stage("scan", |p| p.scan(&sbom))?;
         if gate == Outcome::PolicyNo {
@@ -190,8 +200,7 @@ impl Pipeline<'_> {
         if config.promote.files.is_empty() {
             self.skipped("promote");
         } else {
-            let (outcome, ()) =
-                self.stage("promote", |p| p.promote(reference, &signer, &scan_json))?;
+            let (outcome, ()) = self.stage("promote", |p| p.promote(image, &signer, &scan_json))?;
             if outcome == Outcome::PolicyNo {
                 return Ok(Outcome::PolicyNo);
             }
@@ -227,12 +236,13 @@ impl Pipeline<'_> {
         Ok((crate::pin::run(self.global, &options)?, ()))
     }
 
-    fn resolve(&mut self, reference: &Reference) -> Result<(Outcome, String)> {
+    fn resolve(&mut self, image: &ImageRef) -> Result<(Outcome, String)> {
         let client = crate::registry::RegistryClient::new(self.global).map_err(Error::Usage)?;
-        let resolved = crate::runtime()?.block_on(client.resolve(reference, None))?;
-        let image_ref = format!("{}@{}", reference.name(), resolved.digest);
-        if reference.digest().is_none() {
-            report::info(&format!("resolved {reference} to {}", resolved.digest));
+        let store = crate::registry::Store::new(&client, image);
+        let resolved = crate::runtime()?.block_on(store.resolve(None))?;
+        let image_ref = format!("{}@{}", image.name(), resolved.digest);
+        if !image.has_digest() {
+            report::info(&format!("resolved {image} to {}", resolved.digest));
         }
         self.summary.digest = Some(resolved.digest);
         self.summary.image_ref = Some(image_ref.clone());
@@ -307,6 +317,17 @@ impl Pipeline<'_> {
             unknown: count("unknown"),
             total: count("total"),
         });
+        report::info(&format!(
+            "{} finding(s): {} critical, {} high, {} medium, {} low, {} unknown; the gate (--fail-on {}) {}",
+            count("total"),
+            count("critical"),
+            count("high"),
+            count("medium"),
+            count("low"),
+            count("unknown"),
+            self.config.scan.fail_on,
+            if gate == Outcome::Ok { "passed" } else { "failed" }
+        ));
         self.summary.gate = Some(GateResult {
             fail_on: self.config.scan.fail_on.clone(),
             passed: gate == Outcome::Ok,
@@ -314,11 +335,22 @@ impl Pipeline<'_> {
         Ok((gate, json))
     }
 
+    /// Where `sign.generate_key` puts the run's key pair.
+    fn generated_key(&self) -> PathBuf {
+        self.config.output_dir.join("cosign.key")
+    }
+
     fn signing(&self) -> SigningArgs {
         let sign = &self.config.sign;
         SigningArgs {
-            key: sign.key.clone(),
+            key: if sign.generate_key {
+                Some(self.generated_key())
+            } else {
+                sign.key.clone()
+            },
+            no_passphrase: sign.generate_key,
             tlog_upload: sign.tlog_upload,
+            timestamp: sign.timestamp,
             bundle_format: match sign.bundle_format.as_str() {
                 "legacy" => BundleFormat::Legacy,
                 "both" => BundleFormat::Both,
@@ -329,7 +361,35 @@ impl Pipeline<'_> {
         }
     }
 
+    /// A fresh key pair for this run (`sign.generate_key`), replacing the
+    /// last run's.
+    fn generate_key(&self) -> Result<()> {
+        let private = self.generated_key();
+        let public = private.with_extension("pub");
+        for path in [&private, &public] {
+            if path.exists() {
+                std::fs::remove_file(path).map_err(|e| {
+                    Error::file(path, format!("cannot replace the last run's key: {e}"))
+                })?;
+            }
+        }
+        let (private_pem, public_pem) = crate::sign::key::generate("")?;
+        crate::fsutil::write_new(&private, private_pem.as_bytes(), 0o600)
+            .map_err(|e| Error::file(&private, e))?;
+        crate::fsutil::write_new(&public, public_pem.as_bytes(), 0o644)
+            .map_err(|e| Error::file(&public, e))?;
+        report::info(&format!(
+            "generated a key pair for this run: {} (no passphrase) and {}; nothing outside this run trusts it",
+            private.display(),
+            public.display()
+        ));
+        Ok(())
+    }
+
     fn sign(&mut self, image_ref: &str) -> Result<(Outcome, Expected)> {
+        if self.config.sign.generate_key {
+            self.generate_key()?;
+        }
         let args = crate::cli::SignArgs {
             image: image_ref.to_string(),
             annotations: self
@@ -400,10 +460,10 @@ impl Pipeline<'_> {
     fn verify(&mut self, image_ref: &str, signed: Expected) -> Result<(Outcome, String)> {
         let expected = self.expected(signed)?;
         let trust = crate::trust::load(None, self.config.trust_config.as_deref())?;
-        let reference = Reference::parse(image_ref)?;
+        let image = ImageRef::parse(image_ref)?;
         let found = crate::verify::collect(
             self.global,
-            &reference,
+            &image,
             &expected,
             &trust,
             SIGN_PREDICATE_TYPE,
@@ -427,13 +487,22 @@ impl Pipeline<'_> {
 
     fn promote(
         &mut self,
-        reference: &Reference,
+        source: &ImageRef,
         signer: &str,
         scan_json: &Path,
     ) -> Result<(Outcome, ())> {
         let promote = &self.config.promote;
-        let mut image = reference.name().to_string();
-        if let Some(tag) = reference.tag() {
+        // The name the deployment pulls: the registry reference, or the
+        // repository a layout will be pushed to (its digest is the same).
+        let (name, tag) = match source {
+            ImageRef::Registry(r) => (r.name().to_string(), r.tag()),
+            ImageRef::Layout(l) => (
+                self.config.image_name.clone().unwrap_or_default(),
+                l.tag.as_deref(),
+            ),
+        };
+        let mut image = name;
+        if let Some(tag) = tag {
             image.push(':');
             image.push_str(tag);
         }

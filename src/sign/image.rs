@@ -18,7 +18,7 @@ use super::storage::{self, BundleContent};
 use crate::cli::SignArgs;
 use crate::config::Global;
 use crate::reference::Reference;
-use crate::registry::RegistryClient;
+use crate::registry::{ImageRef, RegistryClient, Store};
 use crate::verify::{self, SIGN_PREDICATE_TYPE};
 use crate::{report, Error, Outcome, Result};
 
@@ -30,17 +30,19 @@ pub fn run(global: &Global, args: &SignArgs) -> Result<Outcome> {
 /// Signs the image (or finds it signed already); returns the check that
 /// recognises the signer's signatures, for `wharf run`'s verify stage.
 pub fn sign_image(global: &Global, args: &SignArgs) -> Result<crate::verify::Expected> {
-    let reference = Reference::parse(&args.image)?;
+    let image_ref = ImageRef::parse(&args.image)?;
     let annotations = verify::parse_annotations(&args.annotations)?;
+    let format = args.signing.bundle_format;
+    refuse_legacy_in_layout(&image_ref, format.legacy())?;
     let (signer, trust) = Session::prepare(&args.signing)?;
     let client = RegistryClient::new(global).map_err(Error::Usage)?;
+    let store = Store::new(&client, &image_ref);
     let runtime = crate::runtime()?;
 
     runtime.block_on(async {
         let session = Session::start(signer, trust, &args.signing).await?;
-        let target = session.target(&client, &reference).await?;
+        let target = session.target(&store).await?;
         let image = &target.image;
-        let format = args.signing.bundle_format;
 
         let have_bundle = if format.bundle() {
             // A signature (a message signature has no predicate type) by
@@ -49,14 +51,13 @@ pub fn sign_image(global: &Global, args: &SignArgs) -> Result<crate::verify::Exp
                 predicate.is_none_or(|p| p == SIGN_PREDICATE_TYPE)
                     && verify::signed_annotations(statement, &target.digest) == annotations
             };
-            session
-                .find_bundle(&client, &reference, &target, wanted)
-                .await?
+            session.find_bundle(&store, &target, wanted).await?
         } else {
             None
         };
-        let have_legacy = if format.legacy() {
-            existing_legacy(&session, &client, &reference, &target, &annotations).await?
+        let legacy_at = store.registry();
+        let have_legacy = if let Some((client, reference)) = legacy_at.filter(|_| format.legacy()) {
+            existing_legacy(&session, client, reference, &target, &annotations).await?
         } else {
             None
         };
@@ -79,8 +80,7 @@ pub fn sign_image(global: &Global, args: &SignArgs) -> Result<crate::verify::Exp
                 .await
                 .map_err(|e| Error::Usage(format!("{image}: {e}")))?;
             let stored = storage::attach(
-                &client,
-                &reference,
+                &store,
                 &target.subject,
                 Bytes::from(bundle),
                 BundleContent::DsseEnvelope,
@@ -93,15 +93,15 @@ pub fn sign_image(global: &Global, args: &SignArgs) -> Result<crate::verify::Exp
                 session.signed_by, stored.digest
             ));
         }
-        if needs_legacy {
+        if let Some((client, reference)) = legacy_at.filter(|_| needs_legacy) {
             let payload = legacy::payload(&target.name, &target.digest, &annotations);
             let layer_annotations = session
                 .sign_legacy(&payload)
                 .await
                 .map_err(|e| Error::Usage(format!("{image}: the legacy signature: {e}")))?;
             let tag = legacy::attach(
-                &client,
-                &reference,
+                client,
+                reference,
                 &target.digest,
                 payload,
                 layer_annotations,
@@ -119,6 +119,19 @@ pub fn sign_image(global: &Global, args: &SignArgs) -> Result<crate::verify::Exp
         ));
         Ok(session.expected)
     })
+}
+
+/// cosign's legacy `.sig`/`.att` tags are a registry convention; a layout
+/// keeps bundles only.
+pub(crate) fn refuse_legacy_in_layout(image: &ImageRef, legacy: bool) -> Result<()> {
+    match image {
+        ImageRef::Layout(l) if legacy => Err(Error::Usage(format!(
+            "oci:{}: --bundle-format legacy|both writes cosign's legacy tags, which exist only in registries; \
+             sign the layout with --bundle-format bundle, or sign the image once it is pushed",
+            l.dir.display()
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// cosign v3's image-signature statement: the digest as subject (with the

@@ -8,9 +8,8 @@ use super::legacy;
 use super::tlog::Rekor;
 use super::token::{self, IdentityToken, ProcessEnv};
 use crate::cli::SigningArgs;
-use crate::reference::Reference;
 use crate::registry::oci::Descriptor;
-use crate::registry::RegistryClient;
+use crate::registry::Store;
 use crate::verify::{Expected, Matcher};
 use crate::{report, trust, Error, Result};
 
@@ -51,6 +50,12 @@ impl Signer {
     fn from_args(args: &SigningArgs, trust: &trust::Trust) -> Result<Signer> {
         let http = crate::registry::https_client().map_err(Error::Usage)?;
         let Some(path) = &args.key else {
+            if !args.timestamp {
+                return Err(Error::Usage(
+                    "--timestamp=false is for key signatures; a keyless signature is timestamped as the trust config says"
+                        .into(),
+                ));
+            }
             if !args.tlog_upload {
                 return Err(Error::Usage(
                     "--tlog-upload=false is for key signatures: a keyless certificate lives ten minutes, \
@@ -75,10 +80,15 @@ impl Signer {
                     .into(),
             ));
         }
-        let key = super::key::load(path, &super::key::passphrase()?)?;
+        let passphrase = if args.no_passphrase {
+            String::new()
+        } else {
+            super::key::passphrase()?
+        };
+        let key = super::key::load(path, &passphrase)?;
         let signing = trust.signing.as_ref();
         // A timestamp where the instance has an authority, as cosign does.
-        let tsa = match signing.and_then(|s| s.tsa_url()) {
+        let tsa = match signing.and_then(|s| s.tsa_url()).filter(|_| args.timestamp) {
             Some(endpoint) => Some(
                 sigstore_sign::tsa::TimestampClient::builder(endpoint.url.clone())
                     .with_http_client(http.clone())
@@ -103,11 +113,13 @@ impl Signer {
             })?;
             Some(Rekor::new(&url.url, http))
         } else if tsa.is_none() {
-            return Err(Error::Usage(format!(
-                "--tlog-upload=false needs a timestamp authority to prove when the signature was made, \
-                 and the {} names none",
-                trust.source
-            )));
+            // cosign allows it too: a key does not expire, so nothing needs
+            // the signing time; but nothing proves it either.
+            report::warn(
+                "no transparency log and no timestamp: nothing proves when the signature was made; \
+                 verifiers need --insecure-ignore-tlog",
+            );
+            None
         } else {
             report::warn(
                 "--tlog-upload=false: the signature is in no transparency log; only the timestamp authority vouches for it",
@@ -164,20 +176,20 @@ impl Session {
     }
 
     /// Resolves the tag once; everything after works on the digest.
-    pub async fn target(&self, client: &RegistryClient, reference: &Reference) -> Result<Target> {
-        let resolved = client.resolve(reference, None).await?;
+    pub async fn target(&self, store: &Store<'_>) -> Result<Target> {
+        let resolved = store.resolve(None).await?;
         let digest = resolved.digest.clone();
-        if reference.digest().is_none() {
-            report::info(&format!("resolved {reference} to {digest}"));
+        let name = store.name();
+        if let Store::Registry { repo, .. } = store {
+            if repo.digest().is_none() {
+                report::info(&format!("resolved {repo} to {digest}"));
+            }
         }
-        let manifest = client
-            .fetch_manifest(reference, &digest)
-            .await?
-            .ok_or_else(|| {
-                Error::Usage(format!(
-                    "{reference}: the manifest {digest} vanished while signing; run again"
-                ))
-            })?;
+        let manifest = store.fetch_manifest(&digest).await?.ok_or_else(|| {
+            Error::Usage(format!(
+                "{name}: the manifest {digest} vanished while signing; run again"
+            ))
+        })?;
         let media_type = if manifest.media_type.is_empty() {
             resolved.media_type.clone()
         } else {
@@ -185,8 +197,13 @@ impl Session {
         };
         Ok(Target {
             subject: Descriptor::new(&media_type, &digest, manifest.bytes.len() as u64),
-            image: format!("{}@{digest}", reference.name()),
-            name: format!("{}/{}", reference.registry(), reference.repository()),
+            image: format!("{name}@{digest}"),
+            name: match store {
+                Store::Registry { repo, .. } => {
+                    format!("{}/{}", repo.registry(), repo.repository())
+                }
+                Store::Layout(_) => name,
+            },
             digest,
         })
     }
@@ -262,12 +279,11 @@ impl Session {
     /// signing and attesting again add nothing.
     pub async fn find_bundle(
         &self,
-        client: &RegistryClient,
-        reference: &Reference,
+        store: &Store<'_>,
         target: &Target,
         wanted: impl Fn(Option<&str>, Option<&serde_json::Value>) -> bool,
     ) -> Result<Option<String>> {
-        for bundle in super::storage::bundles(client, reference, &target.digest).await? {
+        for bundle in super::storage::bundles(store, &target.digest).await? {
             let Ok(text) = std::str::from_utf8(&bundle.bundle) else {
                 continue;
             };

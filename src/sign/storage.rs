@@ -14,9 +14,8 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
-use crate::reference::Reference;
 use crate::registry::oci::{Descriptor, Manifest, EMPTY_JSON, OCI_MANIFEST};
-use crate::registry::{RegistryClient, RegistryError};
+use crate::registry::{RegistryError, Store};
 
 pub const BUNDLE_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
 pub const ANNOTATION_CONTENT: &str = "dev.sigstore.bundle.content";
@@ -60,12 +59,11 @@ impl StoredBundle {
     }
 }
 
-/// Attaches `bundle` to `subject` in `repo`: blobs, then the manifest, then
-/// the fallback index where the registry did not index the subject itself.
-/// Returns the artifact manifest's descriptor.
+/// Attaches `bundle` to `subject` in `store`: blobs, then the manifest, then
+/// the fallback index where the registry did not index the subject itself
+/// (a layout's `index.json`). Returns the artifact manifest's descriptor.
 pub async fn attach(
-    client: &RegistryClient,
-    repo: &Reference,
+    store: &Store<'_>,
     subject: &Descriptor,
     bundle: Bytes,
     content: BundleContent,
@@ -73,10 +71,8 @@ pub async fn attach(
     created: &str,
 ) -> Result<Descriptor, RegistryError> {
     let bundle_size = bundle.len() as u64;
-    let bundle_digest = client.push_blob(repo, bundle).await?;
-    client
-        .push_blob(repo, Bytes::from_static(EMPTY_JSON))
-        .await?;
+    let bundle_digest = store.push_blob(bundle).await?;
+    store.push_blob(Bytes::from_static(EMPTY_JSON)).await?;
 
     let mut layer = Descriptor::new(BUNDLE_MEDIA_TYPE, &bundle_digest, bundle_size);
     layer.annotations.insert(
@@ -102,36 +98,31 @@ pub async fn attach(
         extra: Default::default(),
     };
     let bytes = serde_json::to_vec(&manifest).map_err(|e| RegistryError::Protocol {
-        what: repo.to_string(),
-        registry: repo.registry().to_string(),
+        what: store.name(),
+        registry: store.name(),
         detail: format!("cannot serialise the bundle manifest: {e}"),
     })?;
     let size = bytes.len() as u64;
     let digest = crate::registry::oci::sha256_hex_digest(&bytes);
-    let pushed = client
-        .push_manifest(repo, &digest, OCI_MANIFEST, Bytes::from(bytes))
+    let pushed = store
+        .push_manifest(&digest, OCI_MANIFEST, Bytes::from(bytes))
         .await?;
 
     let mut descriptor = Descriptor::new(OCI_MANIFEST, &pushed.digest, size);
     descriptor.artifact_type = Some(BUNDLE_MEDIA_TYPE.into());
     descriptor.annotations = annotations;
     if !pushed.subject_indexed {
-        client
-            .add_to_fallback_index(repo, &subject.digest, &descriptor)
-            .await?;
+        store.add_referrer(&subject.digest, &descriptor).await?;
     }
     Ok(descriptor)
 }
 
-/// Every Sigstore bundle attached to `subject` in `repo`, found through the
-/// referrers API and the fallback index. Entries that are not bundles, or
-/// whose manifest does not name `subject`, are skipped.
-pub async fn bundles(
-    client: &RegistryClient,
-    repo: &Reference,
-    subject: &str,
-) -> Result<Vec<StoredBundle>, RegistryError> {
-    let (referrers, _) = client.referrers(repo, subject).await?;
+/// Every Sigstore bundle attached to `subject` in `store`, found through the
+/// referrers API and the fallback index (a layout's `index.json`). Entries
+/// that are not bundles, or whose manifest does not name `subject`, are
+/// skipped.
+pub async fn bundles(store: &Store<'_>, subject: &str) -> Result<Vec<StoredBundle>, RegistryError> {
+    let referrers = store.referrers(subject).await?;
     let mut found = Vec::new();
     for entry in referrers {
         if entry
@@ -141,7 +132,7 @@ pub async fn bundles(
         {
             continue;
         }
-        let Some(fetched) = client.fetch_manifest(repo, &entry.digest).await? else {
+        let Some(fetched) = store.fetch_manifest(&entry.digest).await? else {
             continue;
         };
         let Ok(manifest) = serde_json::from_slice::<Manifest>(&fetched.bytes) else {
@@ -171,7 +162,7 @@ pub async fn bundles(
         if layer.size > BUNDLE_MAX as u64 {
             continue;
         }
-        let bundle = client.fetch_blob(repo, &layer.digest, BUNDLE_MAX).await?;
+        let bundle = store.fetch_blob(&layer.digest, BUNDLE_MAX).await?;
         let mut annotations = entry.annotations.clone();
         for (k, v) in manifest.annotations {
             annotations.entry(k).or_insert(v);

@@ -18,6 +18,7 @@ mod packaging;
 mod pin;
 mod promote;
 mod promote_pr;
+mod quickstart;
 mod registry;
 mod run;
 mod sbom;

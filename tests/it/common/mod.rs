@@ -114,11 +114,33 @@ pub struct Wharf {
 }
 
 pub fn wharf() -> Wharf {
+    wrap(Command::new(env!("CARGO_BIN_EXE_wharf")))
+}
+
+/// [`wharf`] in a network namespace of its own with no network (`unshare
+/// -rn`), where the machine allows one; elsewhere (say so) plain `wharf`.
+pub fn wharf_offline() -> Wharf {
+    let unshare = Command::new("unshare")
+        .args(["-rn", "true"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !unshare {
+        eprintln!("note: `unshare -rn` is not available here: this wharf runs with the network up");
+        return wharf();
+    }
+    let mut cmd = Command::new("unshare");
+    cmd.arg("-rn").arg(env!("CARGO_BIN_EXE_wharf"));
+    wrap(cmd)
+}
+
+/// `cmd` with the environment scrubbed and a HOME of its own.
+fn wrap(mut cmd: Command) -> Wharf {
     let home = tempfile::Builder::new()
         .prefix("wharf-home-")
         .tempdir()
         .expect("temp HOME");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wharf"));
     for (key, _) in std::env::vars_os() {
         let Some(key) = key.to_str() else { continue };
         if SCRUBBED.contains(&key) || key.starts_with("WHARF_") {
