@@ -470,6 +470,10 @@ pub struct RunArgs {
     /// Also write the run summary (run.json) here: Jenkins' output
     #[arg(long = "output-json", value_name = "FILE")]
     pub output_json: Option<PathBuf>,
+    /// Also store each attestation through GitHub's attestations API
+    /// (GITHUB_REPOSITORY; GITHUB_TOKEN with `attestations: write`)
+    #[arg(long = "github-attestations")]
+    pub github_attestations: bool,
     /// Write a dotenv report here (GitLab's `artifacts: reports: dotenv:`)
     #[arg(long = "output-dotenv", value_name = "FILE")]
     pub output_dotenv: Option<PathBuf>,

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod fsutil;
+pub mod github;
 pub mod image;
 pub mod pin;
 pub mod promote;

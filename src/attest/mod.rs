@@ -30,6 +30,13 @@ const PREDICATE_MAX: u64 = 48 << 20;
 
 /// Runs `wharf attest`.
 pub fn run(global: &Global, args: &AttestArgs) -> Result<Outcome> {
+    attest_image(global, args).map(|_| Outcome::Ok)
+}
+
+/// Attests the image (or finds it attested already by this signer with
+/// this statement); the referrer bundle's JSON, with `--bundle-format
+/// bundle|both`, for `wharf run` to hand on (GitHub's attestations API).
+pub fn attest_image(global: &Global, args: &AttestArgs) -> Result<Option<String>> {
     let image_ref = ImageRef::parse(&args.image)?;
     crate::sign::image::refuse_legacy_in_layout(&image_ref, args.signing.bundle_format.legacy())?;
     let predicate_type = predicate_type_uri(&args.predicate_type);
@@ -92,13 +99,14 @@ pub fn run(global: &Global, args: &AttestArgs) -> Result<Outcome> {
         };
         let needs_bundle = format.bundle() && have_bundle.is_none();
         let needs_legacy = format.legacy() && have_legacy.is_none();
+        let (have_manifest, have_text) = have_bundle.unzip();
         if !needs_bundle && !needs_legacy {
-            let found = crate::sign::session::found_at(have_bundle, have_legacy);
+            let found = crate::sign::session::found_at(have_manifest, have_legacy);
             report::out(&format!(
                 "{image} already has this {predicate_type} attestation by {} ({found}); nothing to do",
                 session.signed_by
             ));
-            return Ok(Outcome::Ok);
+            return Ok(have_text);
         }
         session.announce(&format!("a {predicate_type} attestation about {image}"));
         // One signature serves both layouts: the same envelope, the same log entry.
@@ -121,11 +129,12 @@ pub fn run(global: &Global, args: &AttestArgs) -> Result<Outcome> {
                 reference.name()
             ));
         }
+        let mut bundle_text = have_text;
         if needs_bundle {
             let stored = storage::attach(
                 &store,
                 &target.subject,
-                Bytes::from(bundle),
+                Bytes::from(bundle.clone()),
                 BundleContent::DsseEnvelope,
                 Some(&predicate_type),
                 &storage::created_now(),
@@ -135,13 +144,14 @@ pub fn run(global: &Global, args: &AttestArgs) -> Result<Outcome> {
                 "attested {image} ({predicate_type}) as {}; bundle stored as {}",
                 session.signed_by, stored.digest
             ));
+            bundle_text = Some(bundle);
         }
         report::info(&format!(
             "verify it: wharf verify {image} --attestation-type '{}' {}",
             args.predicate_type,
             session.verify_flags()
         ));
-        Ok(Outcome::Ok)
+        Ok(bundle_text)
     })
 }
 

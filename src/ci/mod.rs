@@ -52,6 +52,10 @@ pub struct RunSummary {
     /// predicateTypes of the attestations written.
     #[serde(default)]
     pub attestations: Vec<String>,
+    /// Ids of the attestations stored through GitHub's attestations API
+    /// (`attest.github`).
+    #[serde(default)]
+    pub github_attestations: Vec<u64>,
     /// Deploy files promote rewrote.
     #[serde(default)]
     pub promoted: Vec<String>,

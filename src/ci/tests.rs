@@ -38,6 +38,7 @@ pub(crate) fn sample() -> RunSummary {
         issuer: Some("https://token.actions.githubusercontent.com".to_string()),
         rekor_log_index: Some(12345),
         attestations: vec!["https://cyclonedx.org/bom".to_string()],
+        github_attestations: Vec::new(),
         promoted: vec!["deploy/values.yaml".to_string()],
         stages: vec![
             stage("sbom", StageStatus::Ok, 1.2),

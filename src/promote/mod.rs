@@ -8,7 +8,7 @@
 //! staged before any is renamed into place.
 
 pub mod edit;
-pub mod github;
+
 pub mod target;
 
 #[cfg(test)]
@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::{PromoteArgs, PromoteTarget};
 use crate::config::Global;
+use crate::github;
 use crate::pin::yaml::YamlKind;
 use crate::pin::FileKind;
 use crate::reference::Reference;

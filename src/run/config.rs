@@ -130,6 +130,9 @@ pub struct Attest {
     pub sbom: bool,
     pub provenance: bool,
     pub vuln: bool,
+    /// Also store each attestation bundle through GitHub's attestations
+    /// API (GITHUB_REPOSITORY, GITHUB_TOKEN with `attestations: write`).
+    pub github: bool,
 }
 
 impl Default for Attest {
@@ -138,6 +141,7 @@ impl Default for Attest {
             sbom: true,
             provenance: false,
             vuln: false,
+            github: false,
         }
     }
 }
@@ -209,6 +213,9 @@ impl Config {
         }
         if let Some(key) = &args.key {
             config.sign.key = Some(key.clone());
+        }
+        if args.github_attestations {
+            config.attest.github = true;
         }
         if args.no_sign {
             config.sign.enabled = false;

@@ -60,11 +60,19 @@ pub fn run(global: &Global, args: &RunArgs) -> Result<Outcome> {
         }
         registry => registry,
     };
+    // Settled before anything is signed: a run that cannot upload to
+    // GitHub stops here, not after the attestations exist.
+    let github = if config.attest.github && config.sign.enabled {
+        Some(github_attestations_api()?)
+    } else {
+        None
+    };
     let ci = Ci::detect();
     let mut pipeline = Pipeline {
         global,
         config: &config,
         ci: &ci,
+        github: github.as_ref(),
         summary: RunSummary {
             image: config.image_name.clone().unwrap_or_else(|| image.name()),
             digest: None,
@@ -76,6 +84,7 @@ pub fn run(global: &Global, args: &RunArgs) -> Result<Outcome> {
             issuer: None,
             rekor_log_index: None,
             attestations: Vec::new(),
+            github_attestations: Vec::new(),
             promoted: Vec::new(),
             stages: Vec::new(),
             outcome: RunOutcome::Error,
@@ -113,10 +122,25 @@ pub fn run(global: &Global, args: &RunArgs) -> Result<Outcome> {
     }
 }
 
+/// The client for `attest.github`: the job's repository and token.
+fn github_attestations_api() -> Result<crate::github::Api> {
+    let repo = std::env::var("GITHUB_REPOSITORY").map_err(|_| {
+        Error::Usage(
+            "attest.github stores the attestations in the job's repository, and GITHUB_REPOSITORY \
+             is not set (GitHub Actions sets it): run in GitHub Actions, or drop attest.github"
+                .into(),
+        )
+    })?;
+    let repo = crate::github::Repo::parse(&repo)?;
+    crate::github::Api::for_purpose(repo, crate::github::Purpose::Attestations)
+}
+
 struct Pipeline<'a> {
     global: &'a Global,
     config: &'a Config,
     ci: &'a Ci,
+    /// Set with `attest.github`.
+    github: Option<&'a crate::github::Api>,
     summary: RunSummary,
 }
 
@@ -432,10 +456,13 @@ impl Pipeline<'_> {
                 generate,
                 signing: self.signing(),
             };
-            crate::attest::run(self.global, &args)?;
-            self.summary
-                .attestations
-                .push(crate::verify::predicate_type_uri(&kind));
+            let bundle = crate::attest::attest_image(self.global, &args)?;
+            let predicate_type = crate::verify::predicate_type_uri(&kind);
+            if let (Some(api), Some(bundle)) = (self.github, bundle) {
+                let id = upload(api, &bundle, &predicate_type)?;
+                self.summary.github_attestations.push(id);
+            }
+            self.summary.attestations.push(predicate_type);
         }
         Ok((Outcome::Ok, ()))
     }
@@ -539,6 +566,18 @@ impl Pipeline<'_> {
     }
 }
 
+/// Stores one attestation bundle through GitHub's attestations API; its id.
+fn upload(api: &crate::github::Api, bundle: &str, predicate_type: &str) -> Result<u64> {
+    let doc: serde_json::Value = serde_json::from_str(bundle)
+        .map_err(|e| Error::Usage(format!("the {predicate_type} bundle is not JSON: {e}")))?;
+    let id = crate::runtime()?.block_on(api.upload_attestation(&doc))?;
+    report::info(&format!(
+        "stored the {predicate_type} attestation in {} through GitHub's attestations API (id {id})",
+        api.repo()
+    ));
+    Ok(id)
+}
+
 /// The closing summary, on stderr.
 fn closing(summary: &RunSummary) {
     let mut lines = vec![format!("── summary: {}", summary.outcome.as_str())];
@@ -556,6 +595,14 @@ fn closing(summary: &RunSummary) {
     }
     if !summary.attestations.is_empty() {
         lines.push(format!("attested  {}", summary.attestations.join(", ")));
+    }
+    if !summary.github_attestations.is_empty() {
+        let ids: Vec<String> = summary
+            .github_attestations
+            .iter()
+            .map(u64::to_string)
+            .collect();
+        lines.push(format!("github    attestation id(s) {}", ids.join(", ")));
     }
     if !summary.promoted.is_empty() {
         lines.push(format!("promoted  {}", summary.promoted.join(", ")));

@@ -51,7 +51,10 @@ pub fn sign_image(global: &Global, args: &SignArgs) -> Result<crate::verify::Exp
                 predicate.is_none_or(|p| p == SIGN_PREDICATE_TYPE)
                     && verify::signed_annotations(statement, &target.digest) == annotations
             };
-            session.find_bundle(&store, &target, wanted).await?
+            session
+                .find_bundle(&store, &target, wanted)
+                .await?
+                .map(|(manifest, _)| manifest)
         } else {
             None
         };

@@ -273,16 +273,15 @@ impl Session {
         legacy::annotations_from_bundle(bundle_json, chain_of(bundle_json, &self.trust).as_deref())
     }
 
-    /// How `wharf verify` checks this signer, for the closing hint.
-    /// The manifest of a referrer bundle on `target` that this signer made
-    /// and whose predicate type and statement `wanted` accepts: what makes
-    /// signing and attesting again add nothing.
+    /// The manifest (and the bundle JSON) of a referrer bundle on `target`
+    /// that this signer made and whose predicate type and statement
+    /// `wanted` accepts: what makes signing and attesting again add nothing.
     pub async fn find_bundle(
         &self,
         store: &Store<'_>,
         target: &Target,
         wanted: impl Fn(Option<&str>, Option<&serde_json::Value>) -> bool,
-    ) -> Result<Option<String>> {
+    ) -> Result<Option<(String, String)>> {
         for bundle in super::storage::bundles(store, &target.digest).await? {
             let Ok(text) = std::str::from_utf8(&bundle.bundle) else {
                 continue;
@@ -294,12 +293,13 @@ impl Session {
             if crate::verify::check_image_bundle(text, &target.digest, &self.expected, &self.trust)
                 .is_ok()
             {
-                return Ok(Some(bundle.manifest));
+                return Ok(Some((bundle.manifest, text.to_string())));
             }
         }
         Ok(None)
     }
 
+    /// How `wharf verify` checks this signer, for the closing hint.
     pub fn verify_flags(&self) -> String {
         match &self.expected {
             Expected::Identity { identity, issuer } => {

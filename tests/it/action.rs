@@ -853,20 +853,8 @@ fn install_source_runs_cargo_install_locked_on_the_action_path() {
 }
 
 #[test]
-fn github_attestations_fails_clearly_as_not_supported_yet() {
+fn github_attestations_must_be_true_or_false() {
     require_tools!("bash");
-    let mut job = Job::new();
-    job.install_fake_wharf();
-    job.input("github-attestations", "true")
-        .input("install", "source");
-    let error = job.run_failing("install").errors()[0].to_string();
-    assert!(
-        error.contains("github-attestations: true is not supported yet"),
-        "{error}"
-    );
-    assert!(job.github_path().is_empty());
-    assert_eq!(job.wharf_argv(), None);
-
     let mut job = Job::new();
     job.input("github-attestations", "yes");
     let error = job.run_failing("install").errors()[0].to_string();
@@ -874,6 +862,8 @@ fn github_attestations_fails_clearly_as_not_supported_yet() {
         error.contains("github-attestations must be true or false, not 'yes'"),
         "{error}"
     );
+    assert!(job.github_path().is_empty());
+    assert_eq!(job.wharf_argv(), None);
 }
 
 // ---------------------------------------------------------------------------
@@ -948,6 +938,14 @@ fn run_step_with_defaults_leaves_everything_to_the_config() {
     assert_eq!(
         job.wharf_argv().expect("wharf ran"),
         ["run", "--no-promote"]
+    );
+
+    let mut job = job_with_wharf();
+    job.input("github-attestations", "true");
+    job.run_ok();
+    assert_eq!(
+        job.wharf_argv().expect("wharf ran"),
+        ["run", "--github-attestations"]
     );
 
     let mut job = job_with_wharf();

@@ -13,7 +13,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde_json::json;
 
-use wharf::promote::github::{Api, ChangeSet, Repo};
+use wharf::github::{Api, ChangeSet, Repo};
 
 use crate::common::github::FakeGitHub;
 use crate::common::{free_port, wharf, Output};

@@ -434,3 +434,122 @@ fn no_sign_leaves_a_passing_image_to_chains() {
     out.assert_code(1);
     assert_eq!(read("IMAGE_DIGEST"), "");
 }
+
+/// The attestation bundles stored through the fake attestations API, each
+/// an in-toto statement about `digest`, with their predicate types.
+fn stored_predicate_types(fake: &crate::common::github::FakeGitHub, digest: &str) -> Vec<String> {
+    use base64::Engine as _;
+    fake.attestations()
+        .iter()
+        .map(|bundle| {
+            let payload = bundle["dsseEnvelope"]["payload"]
+                .as_str()
+                .expect("a DSSE payload");
+            let statement: Value = serde_json::from_slice(
+                &base64::engine::general_purpose::STANDARD
+                    .decode(payload)
+                    .expect("base64"),
+            )
+            .expect("an in-toto statement");
+            assert_eq!(
+                statement["subject"][0]["digest"]["sha256"],
+                digest.trim_start_matches("sha256:"),
+                "{statement}"
+            );
+            statement["predicateType"]
+                .as_str()
+                .expect("predicateType")
+                .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn github_attestations_are_stored_through_the_api_as_well_as_in_the_registry() {
+    require_registry!();
+    const TOKEN: &str = "ghs_FAKE0token0for0wharf0run0tests9";
+    let Setup {
+        env,
+        work,
+        digest,
+        db,
+    } = setup();
+    let dir = work.path();
+    let repo = env.image("vuln");
+    let fake = crate::common::github::FakeGitHub::start("acme/app", TOKEN);
+    std::fs::write(
+        dir.join("wharf.yaml"),
+        format!(
+            "image: {repo}:1.0\nscan:\n  db: {}\nattest:\n  sbom: true\n  vuln: true\n",
+            db.display()
+        ),
+    )
+    .expect("wharf.yaml");
+    let run = |fake: &crate::common::github::FakeGitHub, token: Option<&str>| {
+        let mut cmd = env.wharf();
+        for (k, v) in env.testbed.github_env() {
+            cmd.env(k, v);
+        }
+        cmd.env("GITHUB_OUTPUT", dir.join("github-output"))
+            .env("GITHUB_STEP_SUMMARY", dir.join("github-summary"))
+            .env("GITHUB_REPOSITORY", "acme/app")
+            .env("GITHUB_API_URL", fake.url());
+        if let Some(token) = token {
+            cmd.env("GITHUB_TOKEN", token);
+        }
+        cmd.current_dir(dir)
+            .args(["run", "--github-attestations"])
+            .run()
+    };
+
+    // Without a token nothing is signed: the run stops before it starts.
+    let out = run(&fake, None);
+    out.assert_error(&["GITHUB_TOKEN", "attestations: write"]);
+    assert!(!out.stderr.contains("── sign"), "{}", out.describe());
+    assert!(fake.attestations().is_empty());
+
+    // A refusal names the permission, and never the token.
+    fake.fail(
+        "POST",
+        "/attestations",
+        403,
+        "Resource not accessible by integration",
+    );
+    let out = run(&fake, Some(TOKEN));
+    out.assert_error(&[
+        "Resource not accessible by integration",
+        "attestations: write",
+    ]);
+    out.assert_not_leaked(TOKEN);
+
+    let fake = crate::common::github::FakeGitHub::start("acme/app", TOKEN);
+    let out = run(&fake, Some(TOKEN));
+    out.assert_ok();
+    out.assert_not_leaked(TOKEN);
+    // The same bundles as in the registry (the earlier run attached them;
+    // this one found them and stored them through the API).
+    assert_eq!(
+        stored_predicate_types(&fake, &digest),
+        [
+            "https://cyclonedx.org/bom",
+            "https://cosign.sigstore.dev/attestation/vuln/v1"
+        ]
+    );
+    let summary = run_json(dir);
+    assert_eq!(
+        summary["github_attestations"],
+        serde_json::json!([1001, 1002])
+    );
+    assert!(
+        out.stderr
+            .contains("github    attestation id(s) 1001, 1002"),
+        "{}",
+        out.describe()
+    );
+    let requests = fake.requests_to("POST", "/attestations");
+    assert_eq!(requests.len(), 2);
+    assert_eq!(
+        requests[0].header("authorization"),
+        Some(format!("Bearer {TOKEN}").as_str())
+    );
+}

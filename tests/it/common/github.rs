@@ -112,6 +112,8 @@ struct State {
     trees: HashMap<String, BTreeMap<String, Entry>>,
     blobs: HashMap<String, Vec<u8>>,
     pulls: Vec<Pull>,
+    /// Bundles stored through the attestations API, in order.
+    attestations: Vec<Value>,
     faults: Vec<Fault>,
     /// The contents API leaves `content` out above this size (1 MB on
     /// GitHub; tests lower it to reach the blob fallback cheaply).
@@ -155,6 +157,7 @@ impl FakeGitHub {
                 trees: HashMap::new(),
                 blobs: HashMap::new(),
                 pulls: Vec::new(),
+                attestations: Vec::new(),
                 faults: Vec::new(),
                 large_file: 1024 * 1024,
                 commit_count: 0,
@@ -299,6 +302,11 @@ impl FakeGitHub {
     }
 
     /// The blob id the fake gives `bytes` (content addressed).
+    /// The bundles stored through `POST /repos/O/R/attestations`.
+    pub fn attestations(&self) -> Vec<Value> {
+        self.state().attestations.clone()
+    }
+
     pub fn blob_id(bytes: &[u8]) -> String {
         object_id("blob", bytes)
     }
@@ -614,6 +622,22 @@ fn route(shared: &Shared, method: &str, path: &str, query: &str, body: &[u8]) ->
             ),
             None => not_found(),
         },
+        // GitHub takes a Sigstore bundle whose content is a DSSE envelope
+        // (an in-toto attestation) and answers with the new id.
+        ("POST", ["attestations"]) => {
+            let Some(request) = body_json() else {
+                return message(400, "Problems parsing JSON");
+            };
+            let bundle = &request["bundle"];
+            let is_bundle = bundle["mediaType"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("application/vnd.dev.sigstore.bundle"));
+            if !is_bundle || !bundle["dsseEnvelope"].is_object() {
+                return invalid("bundle must be a Sigstore bundle with a DSSE envelope");
+            }
+            state.attestations.push(bundle.clone());
+            (201, json!({"id": state.attestations.len() as u64 + 1000}))
+        }
         ("POST", ["git", "blobs"]) => {
             let Some(request) = body_json() else {
                 return message(400, "Problems parsing JSON");

@@ -1,6 +1,11 @@
-//! `wharf promote --pull-request`: the edits as one commit on a branch of a
-//! GitHub repository, and a pull request for it, through the REST API's git
-//! data endpoints (no clone, no git binary).
+//! GitHub's REST API, through octocrab: `wharf promote --pull-request`, and
+//! `wharf run`'s upload of attestation bundles (`attest.github`):
+//! `POST {r}/attestations` with `{"bundle": …}`, as GitHub's own attest
+//! action does, so `gh attestation verify` finds them.
+//!
+//! `--pull-request`: the edits as one commit on a branch of a GitHub
+//! repository, and a pull request for it, through the REST API's git data
+//! endpoints (no clone, no git binary).
 //!
 //! The files are read from the base branch, edited in memory by the same
 //! code as local files, and written as blobs of their exact bytes (a BOM and
@@ -66,9 +71,42 @@ const REGULAR_FILE: &str = "100644";
 /// GitHub's messages are short; anything longer is not GitHub talking.
 const MAX_MESSAGE_CHARS: usize = 400;
 
-const MISSING_TOKEN: &str = "--pull-request needs a GitHub token in GITHUB_TOKEN, and it is not \
-     set. In a workflow, give the step `env: GITHUB_TOKEN: ${{ github.token }}` and the job \
-     `permissions: contents: write` and `pull-requests: write`";
+/// What the token is for: it decides what a missing token or a 403 asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    PullRequest,
+    Attestations,
+}
+
+impl Purpose {
+    fn missing_token(self) -> &'static str {
+        match self {
+            Purpose::PullRequest => {
+                "--pull-request needs a GitHub token in GITHUB_TOKEN, and it is not \
+                 set. In a workflow, give the step `env: GITHUB_TOKEN: ${{ github.token }}` and the job \
+                 `permissions: contents: write` and `pull-requests: write`"
+            }
+            Purpose::Attestations => {
+                "uploading attestations to GitHub needs a token in GITHUB_TOKEN, and it is not \
+                 set. In a workflow, give the step `env: GITHUB_TOKEN: ${{ github.token }}` and the job \
+                 `permissions: attestations: write`"
+            }
+        }
+    }
+
+    fn permissions(self) -> &'static str {
+        match self {
+            Purpose::PullRequest => {
+                "`permissions: contents: write` and `pull-requests: write` (for pull requests opened \
+                 from GitHub Actions, also allow Actions to create pull requests in the repository's settings)"
+            }
+            Purpose::Attestations => {
+                "`permissions: attestations: write` (artifact attestations need a public repository, \
+                 or GitHub Enterprise Cloud for private ones)"
+            }
+        }
+    }
+}
 
 /// `OWNER/NAME`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,6 +198,7 @@ pub struct Published {
 /// a client built once would die with the first runtime that ran it.
 pub struct Api {
     repo: Repo,
+    purpose: Purpose,
     /// The API root, without a trailing `/`.
     root: String,
     /// Sent in the Authorization header; otherwise kept only to scrub it
@@ -172,6 +211,7 @@ pub struct Api {
 /// One call's client, for one repository.
 struct Session<'a> {
     repo: &'a Repo,
+    purpose: Purpose,
     root: &'a str,
     token: &'a str,
     client: octocrab::Octocrab,
@@ -181,10 +221,15 @@ struct Session<'a> {
 
 impl Api {
     pub fn new(repo: Repo) -> Result<Api> {
+        Api::for_purpose(repo, Purpose::PullRequest)
+    }
+
+    /// [`Api::new`], for `purpose`.
+    pub fn for_purpose(repo: Repo, purpose: Purpose) -> Result<Api> {
         let token = match std::env::var("GITHUB_TOKEN") {
             Ok(token) if !token.trim().is_empty() => token,
             Ok(_) | Err(std::env::VarError::NotPresent) => {
-                return Err(Error::Usage(MISSING_TOKEN.to_string()))
+                return Err(Error::Usage(purpose.missing_token().to_string()))
             }
             Err(std::env::VarError::NotUnicode(_)) => {
                 return Err(Error::Usage(
@@ -203,7 +248,9 @@ impl Api {
                 ))
             }
         };
-        Api::connect(repo, &root, &token)
+        let mut api = Api::connect(repo, &root, &token)?;
+        api.purpose = purpose;
+        Ok(api)
     }
 
     /// A client for `repo` at the API root `api_url` with `token`, without
@@ -211,7 +258,9 @@ impl Api {
     pub fn connect(repo: Repo, api_url: &str, token: &str) -> Result<Api> {
         let token = token.trim();
         if token.is_empty() {
-            return Err(Error::Usage(MISSING_TOKEN.to_string()));
+            return Err(Error::Usage(
+                Purpose::PullRequest.missing_token().to_string(),
+            ));
         }
         // octocrab turns the token into a header value with `unwrap()`.
         if !token.bytes().all(|b| b.is_ascii_graphic()) {
@@ -234,6 +283,7 @@ impl Api {
             })?;
         Ok(Api {
             repo,
+            purpose: Purpose::PullRequest,
             root,
             token: token.to_string(),
             read: Mutex::new(HashMap::new()),
@@ -266,6 +316,18 @@ impl Api {
             out.push(bytes);
         }
         Ok(out)
+    }
+
+    /// Stores a Sigstore bundle (an in-toto attestation in a DSSE
+    /// envelope) as an artifact attestation of the repository; its id.
+    pub async fn upload_attestation(&self, bundle: &Value) -> Result<u64> {
+        let session = self.session()?;
+        let route = session.route("/attestations");
+        let created: Created = session
+            .call(Verb::Post, &route, Some(&json!({ "bundle": bundle })))
+            .await
+            .map_err(|f| session.fail("storing the attestation", Verb::Post, &route, f))?;
+        Ok(created.id)
     }
 
     /// Commits `change.files` on top of `change.base`, points
@@ -312,6 +374,7 @@ impl Api {
             })?;
         Ok(Session {
             repo: &self.repo,
+            purpose: self.purpose,
             root: &self.root,
             token: &self.token,
             client,
@@ -755,11 +818,9 @@ impl Session<'_> {
                             valid token"
                         .to_string(),
                     403 => format!(
-                        "The token may not do this in {}: give the job `permissions: contents: \
-                         write` and `pull-requests: write` (for pull requests opened from \
-                         GitHub Actions, also allow Actions to create pull requests in the \
-                         repository's settings)",
-                        self.repo
+                        "The token may not do this in {}: give the job {}",
+                        self.repo,
+                        self.purpose.permissions()
                     ),
                     404 => format!(
                         "Check the repository name ({}) and that GITHUB_TOKEN can see it",
@@ -792,6 +853,12 @@ impl Session<'_> {
             why,
         }
     }
+}
+
+/// The attestations API's answer.
+#[derive(Deserialize)]
+struct Created {
+    id: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
