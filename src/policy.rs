@@ -296,6 +296,125 @@ impl PolicySpec {
     }
 }
 
+/// What `wharf run` knows when it writes the policy (its `policy:` section).
+pub struct RunPolicy<'a> {
+    pub config: &'a crate::run::config::Policy,
+    /// The identity verify enforced.
+    pub expected: Expected,
+    /// The image's repository (`REG/REPO`).
+    pub repository: &'a str,
+    /// Predicate types the run attested.
+    pub attestations: &'a [String],
+    pub format: BundleFormat,
+    pub trust_config: Option<&'a std::path::Path>,
+    pub output_dir: &'a std::path::Path,
+}
+
+/// Writes `wharf run`'s policy; returns where.
+pub fn write_for_run(run: RunPolicy<'_>) -> Result<PathBuf> {
+    let c = run.config;
+    let engine = match c.engine.as_deref() {
+        Some("policy-controller") => PolicyEngine::PolicyController,
+        _ => PolicyEngine::Kyverno,
+    };
+    let image_patterns = if c.image_patterns.is_empty() {
+        vec![format!("{}*", run.repository)]
+    } else {
+        c.image_patterns.clone()
+    };
+    let fail_on_vulns = match &c.fail_on_vulns {
+        Some(sev) => crate::scan::run::threshold(sev)?,
+        None => None,
+    };
+    let trust = load_trust(None, run.trust_config.map(PathBuf::from).as_ref())?;
+    let mut command = vec![format!(
+        "wharf policy {}",
+        match engine {
+            PolicyEngine::Kyverno => "kyverno",
+            PolicyEngine::PolicyController => "policy-controller",
+        }
+    )];
+    command.extend(identity_flags(&run.expected));
+    command.extend(
+        image_patterns
+            .iter()
+            .map(|p| format!("--image-pattern '{p}'")),
+    );
+    command.extend(
+        run.attestations
+            .iter()
+            .map(|a| format!("--attestation '{a}'")),
+    );
+    if let Some(s) = &c.fail_on_vulns {
+        command.push(format!("--fail-on-vulns {s}"));
+    }
+    command.push("(from wharf run's policy: section)".into());
+    let spec = PolicySpec {
+        engine,
+        name: c
+            .name
+            .clone()
+            .unwrap_or_else(|| "wharf-signed-images".into()),
+        mode: if c.mode.as_deref() == Some("audit") {
+            PolicyMode::Audit
+        } else {
+            PolicyMode::Enforce
+        },
+        expected: run.expected,
+        image_patterns,
+        attestations: run.attestations.to_vec(),
+        fail_on_vulns,
+        format: run.format,
+        trust,
+        command: command.join(" "),
+    }
+    .checked()?;
+    let text = render(&spec)?;
+    let path = c
+        .output
+        .clone()
+        .unwrap_or_else(|| run.output_dir.join("policy.yaml"));
+    crate::fsutil::write_file(&path, text.as_bytes())
+        .map_err(|e| Error::file(&path, format!("cannot write the policy: {e}")))?;
+    Ok(path)
+}
+
+/// The identity flags that name `expected`, as `wharf policy` takes them.
+fn identity_flags(expected: &Expected) -> Vec<String> {
+    let q = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    let flag = |base: &str, m: &Matcher| match m {
+        Matcher::Exact(e) => format!("--{base} {}", q(e)),
+        Matcher::Regex(r) => {
+            let s = r.as_str();
+            let inner = s
+                .strip_prefix("^(?:")
+                .and_then(|s| s.strip_suffix(")$"))
+                .unwrap_or(s);
+            format!("--{base}-regexp {}", q(inner))
+        }
+    };
+    match expected {
+        Expected::Identity { identity, issuer } => vec![
+            flag("certificate-identity", identity),
+            flag("certificate-oidc-issuer", issuer),
+        ],
+        Expected::Key {
+            path, ignore_tlog, ..
+        } => {
+            // The run knows the signing key; its public half is beside it.
+            let shown = match path.extension() {
+                Some(e) if e == "key" => path.with_extension("pub"),
+                _ => path.clone(),
+            };
+            let mut v = vec![format!("--key {}", q(&shown.display().to_string()))];
+            if *ignore_tlog {
+                v.push("--insecure-ignore-tlog".into());
+            }
+            v
+        }
+    }
+}
+
 fn load_trust(
     trusted_root: Option<&PathBuf>,
     trust_config: Option<&PathBuf>,

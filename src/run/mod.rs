@@ -183,9 +183,13 @@ impl Pipeline<'_> {
         }
         let (_, expected) = self.stage("sign", |p| p.sign(&image_ref))?;
         self.stage("attest", |p| p.attest(&image_ref, &sbom))?;
-        let (verified, signer) = self.stage("verify", |p| p.verify(&image_ref, expected))?;
+        let (verified, signer) =
+            self.stage("verify", |p| p.verify(&image_ref, expected.clone()))?;
         if verified == Outcome::PolicyNo {
             return Ok(self.stop_after("verify"));
+        }
+        if config.policy.engine.is_some() {
+            self.write_policy(reference, expected)?;
         }
         if config.promote.files.is_empty() {
             self.skipped("promote");
@@ -423,6 +427,21 @@ impl Pipeline<'_> {
         let who = checked.signed_by().unwrap_or_default();
         report::info(&format!("verified: {image_ref} is signed by {who}"));
         Ok((Outcome::Ok, who))
+    }
+
+    /// The admission policy (`policy:`) for the identity verify enforced.
+    fn write_policy(&self, reference: &Reference, signed: Expected) -> Result<()> {
+        let path = crate::policy::write_for_run(crate::policy::RunPolicy {
+            config: &self.config.policy,
+            expected: self.expected(signed)?,
+            repository: reference.name(),
+            attestations: &self.summary.attestations,
+            format: self.signing().bundle_format,
+            trust_config: self.config.trust_config.as_deref(),
+            output_dir: &self.config.output_dir,
+        })?;
+        report::info(&format!("wrote the admission policy to {}", path.display()));
+        Ok(())
     }
 
     fn promote(

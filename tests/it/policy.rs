@@ -428,3 +428,90 @@ fn bad_input_exits_2_saying_what_to_do_and_output_goes_to_the_file() {
     assert!(text.contains("kind: ClusterImagePolicy"), "{text}");
     assert!(out.stderr.contains("policy.yaml"), "{}", out.describe());
 }
+
+/// `wharf run` with a `policy:` section: after verify, the policy for the
+/// identity that just signed (the testbed's), with the testbed's trust, the
+/// attestations the run made and the vuln gate — schema-valid.
+#[test]
+fn wharf_run_writes_the_policy_for_the_identity_that_signed() {
+    use crate::common::oci::{Layer, OciLayout};
+    use crate::scan::{debian_db, debian_files, tar};
+    require_registry!();
+    let Some(python) = venv_python("wharf_run_writes_the_policy") else {
+        return;
+    };
+    let env = crate::sign::Env::start();
+    let work = tempfile::tempdir().expect("work dir");
+    let dir = work.path();
+    let mut oci = OciLayout::new(&dir.join("layout"));
+    oci.add_image_with(
+        "v1",
+        "linux",
+        "amd64",
+        "vuln",
+        &[Layer::gzip(&tar(&debian_files()))],
+    );
+    oci.push("v1", &env.registry, "vuln", "1.0");
+    let db = debian_db(dir);
+    let repo = env.image("vuln");
+    std::fs::write(
+        dir.join("wharf.yaml"),
+        format!(
+            "image: {repo}:1.0\nscan:\n  db: {}\n  fail_on: critical\nattest:\n  vuln: true\n\
+             policy:\n  engine: policy-controller\n  output: deploy/policy.yaml\n  fail_on_vulns: critical\n",
+            db.display()
+        ),
+    )
+    .expect("wharf.yaml");
+    std::fs::create_dir_all(dir.join("deploy")).expect("deploy dir");
+    let mut cmd = env.wharf();
+    for (k, v) in env.testbed.github_env() {
+        cmd.env(k, v);
+    }
+    let out = cmd.current_dir(dir).arg("run").run();
+    out.assert_ok();
+    assert!(
+        out.stderr.contains("wrote the admission policy to"),
+        "{}",
+        out.describe()
+    );
+    let text = std::fs::read_to_string(dir.join("deploy/policy.yaml")).expect("the policy");
+    let docs = split(&text, dir, "run");
+    let kinds: Vec<&str> = docs.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(kinds, ["TrustRoot", "ClusterImagePolicy"], "{text}");
+    let fields = identity_fields(&text);
+    assert_eq!(
+        fields,
+        [
+            ("issuer".to_string(), env.testbed.issuer().to_string()),
+            ("subject".to_string(), env.testbed.identity().to_string()),
+        ],
+        "{text}"
+    );
+    assert!(text.contains(&format!("- glob: {repo}**")), "{text}");
+    assert!(
+        text.contains("predicateType: https://cyclonedx.org/bom"),
+        "{text}"
+    );
+    assert!(
+        text.contains("input.predicate.scanner.result.summary.critical == 0"),
+        "{text}"
+    );
+    let fixtures = repo_fixtures();
+    check_jsonschema(
+        &python,
+        &fixtures.join("policy-controller-trustroot-v1alpha1.allowlist.json"),
+        &[docs[0].1.clone()],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    check_jsonschema(
+        &python,
+        &fixtures.join("policy-controller-clusterimagepolicy-v1beta1.allowlist.json"),
+        &[docs[1].1.clone()],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+}
+
+fn repo_fixtures() -> PathBuf {
+    repo().join("tests/fixtures/policy")
+}
