@@ -742,7 +742,7 @@ fn header(spec: &PolicySpec) -> String {
         }
         PolicyEngine::PolicyController => {
             if spec.format.bundle() {
-                lines.push("signatureFormat bundle reads the Sigstore bundles wharf sign attaches; with OCI 1.1 referrers only when policy-controller's enable-oci11 is set, else from the sha256-<digest> fallback tag.".into());
+                lines.push("signatureFormat bundle reads the Sigstore bundles wharf sign attaches (cosign v3's layout; keyless only).".into());
             } else {
                 lines.push("signatureFormat legacy reads cosign's .sig/.att tags (wharf sign --bundle-format legacy or both).".into());
             }
