@@ -445,12 +445,61 @@ pub struct PromoteArgs {
     pub trust_config: Option<PathBuf>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PolicyEngine {
+    /// A Kyverno `ClusterPolicy` (kyverno.io/v1, verifyImages; Kyverno 1.13 or later)
+    Kyverno,
+    /// A Sigstore policy-controller `ClusterImagePolicy` (policy.sigstore.dev/v1beta1)
+    PolicyController,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PolicyMode {
+    /// Refuse what does not verify
+    Enforce,
+    /// Admit it, but report it (Kyverno: Audit; policy-controller: warn)
+    Audit,
+}
+
 #[derive(Debug, Args)]
 pub struct PolicyArgs {
-    #[arg(value_name = "kyverno|policy-controller")]
-    pub engine: String,
+    /// The admission controller to write the policy for
+    #[arg(value_enum, value_name = "ENGINE")]
+    pub engine: PolicyEngine,
     #[command(flatten)]
     pub identity: IdentityArgs,
+    /// Images the policy applies to; repeatable. `*` matches any characters
+    /// (`/` included), as in Kyverno's imageReferences: 'ghcr.io/acme/*'
+    #[arg(long = "image-pattern", value_name = "PATTERN")]
+    pub image_patterns: Vec<String>,
+    /// Also require an attestation of this type from the same signer;
+    /// repeatable: cyclonedx, spdxjson, slsaprovenance1, vuln, or a predicate type URI
+    #[arg(long = "attestation", value_name = "TYPE")]
+    pub attestations: Vec<String>,
+    /// Require a vuln attestation (`wharf attest --type vuln`) whose scan has
+    /// no unsuppressed finding at SEV or worse: critical, high, medium, low
+    #[arg(long = "fail-on-vulns", value_name = "SEV")]
+    pub fail_on_vulns: Option<String>,
+    /// How the images are signed: bundle (wharf's default, cosign v3) or
+    /// legacy (`wharf sign --bundle-format legacy`, cosign's .sig tags)
+    #[arg(long = "signature-format", value_enum, default_value_t = BundleFormat::Bundle)]
+    pub signature_format: BundleFormat,
+    /// A private Sigstore's TrustedRoot (its Fulcio, Rekor and CT log go into the policy)
+    #[arg(long = "trusted-root", value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
+    /// A private Sigstore's ClientTrustConfig (its trusted root is used);
+    /// default: the public-good instance
+    #[arg(long = "trust-config", value_name = "FILE", env = "WHARF_TRUST_CONFIG")]
+    pub trust_config: Option<PathBuf>,
+    /// metadata.name of the policy (lowercase letters, digits, '-', '.'; at most 63)
+    #[arg(long, value_name = "NAME", default_value = "wharf-signed-images")]
+    pub name: String,
+    /// enforce: refuse what does not verify; audit: admit and report it
+    #[arg(long, value_enum, default_value_t = PolicyMode::Enforce)]
+    pub mode: PolicyMode,
+    /// Write the policy to FILE (atomically) instead of stdout
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

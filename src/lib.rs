@@ -15,6 +15,7 @@ pub mod fsutil;
 pub mod github;
 pub mod image;
 pub mod pin;
+pub mod policy;
 pub mod promote;
 pub mod reference;
 pub mod registry;
@@ -78,7 +79,7 @@ pub fn run(cli: cli::Cli) -> Result<Outcome> {
         Command::VerifyBlob(args) => verify::verify_blob(&args),
         Command::GenerateKeyPair(args) => sign::key::generate_key_pair(&args),
         Command::Promote(args) => promote::run(&global, &args),
-        Command::Policy(_) => Err(Error::NotBuilt("policy")),
+        Command::Policy(args) => policy::run(&args),
         Command::Run(args) => run::run(&global, &args),
     }
 }

@@ -80,6 +80,7 @@ impl std::fmt::Display for Matcher {
 }
 
 /// Who must have signed: a keyless identity, or the holder of a key.
+#[derive(Clone)]
 pub enum Expected {
     Identity {
         identity: Matcher,

@@ -138,6 +138,7 @@ fn run_json_has_the_contract_fields_and_reads_back() {
         "issuer",
         "rekor_log_index",
         "attestations",
+        "github_attestations",
         "promoted",
         "stages",
         "outcome",

@@ -24,6 +24,7 @@ pub struct Config {
     pub attest: Attest,
     pub verify: Verify,
     pub promote: Promote,
+    pub policy: Policy,
     pub trust_config: Option<PathBuf>,
 }
 
@@ -40,6 +41,7 @@ impl Default for Config {
             attest: Attest::default(),
             verify: Verify::default(),
             promote: Promote::default(),
+            policy: Policy::default(),
             trust_config: None,
         }
     }
@@ -188,6 +190,25 @@ impl Default for Promote {
     }
 }
 
+/// The admission policy for the identity that signed (`wharf policy`),
+/// written once verify has passed. No engine: none is written.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Policy {
+    /// kyverno | policy-controller
+    pub engine: Option<String>,
+    /// Default: OUTPUT_DIR/policy.yaml
+    pub output: Option<PathBuf>,
+    /// Default: the image's repository followed by `*`
+    pub image_patterns: Vec<String>,
+    /// Refuse images whose vuln attestation counts findings at this
+    /// severity or worse (needs attest.vuln)
+    pub fail_on_vulns: Option<String>,
+    /// enforce | audit
+    pub mode: Option<String>,
+    pub name: Option<String>,
+}
+
 /// The most a config file may weigh.
 const MAX_CONFIG: u64 = 1 << 20;
 
@@ -257,6 +278,7 @@ impl Config {
             &mut config.scan.vex,
             &mut config.sign.key,
             &mut config.verify.key,
+            &mut config.policy.output,
             &mut config.trust_config,
         ]
         .into_iter()
@@ -334,6 +356,36 @@ impl Config {
                     "image_name {name:?}: give the repository only (REG/REPO); the tag comes from the image and the digest from the run"
                 )));
             }
+        }
+        if let Some(engine) = &self.policy.engine {
+            if !matches!(engine.as_str(), "kyverno" | "policy-controller") {
+                return Err(Error::Usage(format!(
+                    "policy.engine {engine:?}: use kyverno or policy-controller"
+                )));
+            }
+        }
+        if !matches!(
+            self.policy.mode.as_deref(),
+            None | Some("enforce" | "audit")
+        ) {
+            return Err(Error::Usage(format!(
+                "policy.mode {:?}: use enforce or audit",
+                self.policy.mode.as_deref().unwrap_or_default()
+            )));
+        }
+        if self.policy.fail_on_vulns.is_some() && !self.attest.vuln {
+            return Err(Error::Usage(
+                "policy.fail_on_vulns reads the vuln attestation, which the run does not make: \
+                 set attest.vuln: true"
+                    .into(),
+            ));
+        }
+        if self.policy.engine.is_some() && !self.sign.enabled {
+            return Err(Error::Usage(
+                "policy.engine writes the policy for the identity that signed, and signing is off \
+                 (--no-sign): write it with `wharf policy` and the other signer's identity"
+                    .into(),
+            ));
         }
         if self.promote.pull_request && self.promote.files.is_empty() {
             return Err(Error::Usage(
@@ -419,6 +471,16 @@ mod tests {
         config.promote.files = vec![PathBuf::from("values.yaml")];
         let err = config.check().unwrap_err().to_string();
         assert!(err.contains("--no-sign"), "{err}");
+        let mut config = Config::default();
+        config.policy.engine = Some("gatekeeper".into());
+        assert!(config.check().is_err());
+        let mut config = Config::default();
+        config.policy.engine = Some("kyverno".into());
+        config.policy.fail_on_vulns = Some("high".into());
+        let err = config.check().unwrap_err().to_string();
+        assert!(err.contains("attest.vuln"), "{err}");
+        config.attest.vuln = true;
+        assert!(config.check().is_ok());
     }
 
     #[test]

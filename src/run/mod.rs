@@ -217,9 +217,13 @@ impl Pipeline<'_> {
         }
         let (_, expected) = self.stage("sign", |p| p.sign(&image_ref))?;
         self.stage("attest", |p| p.attest(&image_ref, &sbom))?;
-        let (verified, signer) = self.stage("verify", |p| p.verify(&image_ref, expected))?;
+        let (verified, signer) =
+            self.stage("verify", |p| p.verify(&image_ref, expected.clone()))?;
         if verified == Outcome::PolicyNo {
             return Ok(self.stop_after("verify"));
+        }
+        if config.policy.engine.is_some() {
+            self.write_policy(image, expected)?;
         }
         if config.promote.files.is_empty() {
             self.skipped("promote");
@@ -510,6 +514,35 @@ impl Pipeline<'_> {
         let who = checked.signed_by().unwrap_or_default();
         report::info(&format!("verified: {image_ref} is signed by {who}"));
         Ok((Outcome::Ok, who))
+    }
+
+    /// The admission policy (`policy:`) for the identity verify enforced.
+    fn write_policy(&self, image: &ImageRef, signed: Expected) -> Result<()> {
+        // The repository admission sees: a layout's is the one it will be
+        // pushed to.
+        let repository = match image {
+            ImageRef::Registry(r) => r.name().to_string(),
+            ImageRef::Layout(_) => match &self.config.image_name {
+                Some(name) => name.clone(),
+                None if !self.config.policy.image_patterns.is_empty() => String::new(),
+                None => return Err(Error::Usage(
+                    "policy: an oci: image has no registry name for the policy's image pattern: \
+                         set image_name (REG/REPO) or policy.image_patterns"
+                        .into(),
+                )),
+            },
+        };
+        let path = crate::policy::write_for_run(crate::policy::RunPolicy {
+            config: &self.config.policy,
+            expected: self.expected(signed)?,
+            repository: &repository,
+            attestations: &self.summary.attestations,
+            format: self.signing().bundle_format,
+            trust_config: self.config.trust_config.as_deref(),
+            output_dir: &self.config.output_dir,
+        })?;
+        report::info(&format!("wrote the admission policy to {}", path.display()));
+        Ok(())
     }
 
     fn promote(

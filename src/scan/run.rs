@@ -18,7 +18,7 @@ use crate::sbom::model::Inventory;
 use crate::{Error, Outcome, Result};
 
 /// `--fail-on` as a threshold: `None` never fails.
-fn threshold(flag: &str) -> Result<Option<Severity>> {
+pub(crate) fn threshold(flag: &str) -> Result<Option<Severity>> {
     match flag.to_ascii_lowercase().as_str() {
         "critical" => Ok(Some(Severity::Critical)),
         "high" => Ok(Some(Severity::High)),

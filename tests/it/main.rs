@@ -16,6 +16,7 @@ mod db;
 mod image;
 mod packaging;
 mod pin;
+mod policy;
 mod promote;
 mod promote_pr;
 mod quickstart;

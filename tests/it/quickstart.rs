@@ -117,6 +117,7 @@ fn the_quickstart_runs_the_whole_pipeline_offline_and_writes_only_its_output_dir
         "wharf-out/cosign.key",
         "wharf-out/cosign.pub",
         "wharf-out/image/index.json",
+        "wharf-out/policy.yaml",
     ] {
         assert!(after.contains_key(made), "{made} was not written");
     }
