@@ -10,6 +10,7 @@ pub mod attest;
 pub mod ci;
 pub mod cli;
 pub mod config;
+pub mod dockerfile;
 pub mod error;
 pub mod fsutil;
 pub mod image;
