@@ -14,12 +14,14 @@ pub mod dockerfile;
 pub mod error;
 pub mod fsutil;
 pub mod image;
+pub mod lint;
 pub mod pin;
 pub mod promote;
 pub mod reference;
 pub mod registry;
 pub mod report;
 pub mod run;
+pub mod sarif;
 pub mod sbom;
 pub mod scan;
 pub mod sign;
@@ -68,7 +70,10 @@ pub fn run(cli: cli::Cli) -> Result<Outcome> {
             let options = pin::PinOptions::from_args(args)?;
             pin::run(&global, &options)
         }
-        Command::Lint(_) => Err(Error::NotBuilt("lint")),
+        Command::Lint(args) => {
+            let options = lint::LintOptions::from_args(args)?;
+            lint::run(&global, &options)
+        }
         Command::Sbom(args) => sbom::run(&global, &args),
         Command::Scan(args) => scan::run::run(&global, &args),
         Command::Db(args) => scan::db::run(&args),
