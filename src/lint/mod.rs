@@ -257,8 +257,6 @@ fn is_dockerfile(path: &Path) -> bool {
 #[derive(Debug, Clone)]
 pub struct LintOptions {
     pub paths: Vec<PathBuf>,
-    /// Whether the paths were given (else the current directory is walked).
-    pub explicit: bool,
     pub format: Format,
     pub config: Config,
     pub image: Option<ImageRef>,
@@ -282,15 +280,13 @@ impl LintOptions {
                 "--platform chooses the platform of --image: give --image too".into(),
             ));
         }
-        let explicit = !args.dockerfiles.is_empty();
-        let paths = if explicit {
+        let paths = if !args.dockerfiles.is_empty() {
             args.dockerfiles
         } else {
             vec![PathBuf::from(".")]
         };
         Ok(LintOptions {
             paths,
-            explicit,
             format: args.format,
             config,
             image,
@@ -321,7 +317,7 @@ pub fn run(global: &Global, options: &LintOptions) -> Result<Outcome> {
     let mut errors = Vec::new();
     for path in &files {
         match crate::pin::read_text(path) {
-            Ok(text) => texts.push((display(path, options.explicit), text)),
+            Ok(text) => texts.push((display(path, &options.paths), text)),
             Err(e) => errors.push(e),
         }
     }
@@ -377,11 +373,11 @@ pub fn run(global: &Global, options: &LintOptions) -> Result<Outcome> {
     })
 }
 
-/// A path as findings show it: as named, or relative to the walked
+/// A path as findings show it: a file as named, a file found in a walked
 /// directory without a leading `./`.
-fn display(path: &Path, explicit: bool) -> String {
+fn display(path: &Path, named: &[PathBuf]) -> String {
     let shown = path.display().to_string();
-    if explicit {
+    if named.iter().any(|n| n == path) {
         shown
     } else {
         shown.strip_prefix("./").unwrap_or(&shown).to_string()

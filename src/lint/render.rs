@@ -77,21 +77,22 @@ fn text(report: &LintReport, colour: bool) -> String {
 pub fn summary(report: &LintReport) -> String {
     let mut what = Vec::new();
     if !report.files.is_empty() {
-        what.push(format!("{} Dockerfile(s)", report.files.len()));
+        let n = report.files.len();
+        what.push(format!("{n} Dockerfile{}", if n == 1 { "" } else { "s" }));
     }
     if let Some(image) = &report.image {
         what.push(image.clone());
     }
     let counts = [
-        (report.count(Level::Error), "error"),
-        (report.count(Level::Warning), "warning"),
-        (report.count(Level::Info), "info"),
-        (report.suppressed(), "ignored"),
+        (report.count(Level::Error), "error", "errors"),
+        (report.count(Level::Warning), "warning", "warnings"),
+        (report.count(Level::Info), "info", "info"),
+        (report.suppressed(), "ignored", "ignored"),
     ];
     let said: Vec<String> = counts
         .iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, name)| format!("{n} {name}"))
+        .filter(|(n, _, _)| *n > 0)
+        .map(|(n, one, many)| format!("{n} {}", if *n == 1 { one } else { many }))
         .collect();
     let found = if said.is_empty() {
         "no findings".to_string()

@@ -309,8 +309,8 @@ impl Checker<'_> {
                     "user-missing",
                     from,
                     format!(
-                        "the final stage ({}) sets no USER, so the container runs as the base image's user, usually root",
-                        stage_label(last)
+                        "{} sets no USER, so the container runs as the base image's user, usually root",
+                        final_label(last)
                     ),
                 );
             }
@@ -466,10 +466,8 @@ impl Checker<'_> {
                         _ => {}
                     }
                 }
-                Some("rm") => {
-                    if args.iter().any(|a| a.starts_with("/var/lib/apt/lists")) {
-                        lists_removed = true;
-                    }
+                Some("rm") if args.iter().any(|a| a.starts_with("/var/lib/apt/lists")) => {
+                    lists_removed = true;
                 }
                 Some("apk") => {
                     let add = args
@@ -598,8 +596,8 @@ impl Checker<'_> {
                     "final-stage-full-distro",
                     final_from,
                     format!(
-                        "the final stage ({}) runs on {name}, a full distribution with a package manager and shell",
-                        stage_label(last)
+                        "{} runs on {name}, a full distribution with a package manager and shell",
+                        final_label(last)
                     ),
                 );
             } else if runs_package_manager {
@@ -607,8 +605,8 @@ impl Checker<'_> {
                     "final-stage-full-distro",
                     final_from,
                     format!(
-                        "the final stage ({}) runs a package manager, so the image carries a full distribution",
-                        stage_label(last)
+                        "{} runs a package manager, so the image carries a full distribution",
+                        final_label(last)
                     ),
                 );
             }
@@ -667,7 +665,7 @@ impl Checker<'_> {
             self.at(
                 "healthcheck-missing",
                 final_from,
-                format!("the final stage ({}) has no HEALTHCHECK", stage_label(last)),
+                format!("{} has no HEALTHCHECK", final_label(last)),
             );
         }
         for name in ["cmd", "entrypoint"] {
@@ -689,11 +687,20 @@ impl Checker<'_> {
     }
 }
 
-/// `stage 1 (build)` or `stage 0`.
+/// `` `build` `` or `#0` (stages without a name go by index, as in
+/// `COPY --from=0`).
 fn stage_label(stage: &Stage) -> String {
     match &stage.name {
         Some(name) => format!("`{name}`"),
         None => format!("#{}", stage.index),
+    }
+}
+
+/// `the final stage` or `` the final stage `runtime` ``.
+fn final_label(stage: &Stage) -> String {
+    match &stage.name {
+        Some(name) => format!("the final stage `{name}`"),
+        None => "the final stage".to_string(),
     }
 }
 
@@ -1106,6 +1113,38 @@ mod tests {
                 r.id
             );
             assert!(!r.why.is_empty() && !r.fix.is_empty() && !r.why.contains('\n'));
+        }
+    }
+
+    /// docs/lint.md documents every rule with its level, why and fix, as
+    /// the code has them.
+    #[test]
+    fn docs_list_every_rule_as_the_code_has_it() {
+        let docs = include_str!("../../docs/lint.md");
+        for r in RULES {
+            let section = docs
+                .split(&format!("### `{}`\n", r.id))
+                .nth(1)
+                .unwrap_or_else(|| panic!("docs/lint.md has no section for {}", r.id));
+            let section = section.split("\n### ").next().unwrap_or_default();
+            let level = format!("**{}** — {}.", r.level.as_str(), r.title);
+            for needle in [level.as_str(), r.why, r.fix] {
+                assert!(
+                    section.contains(needle),
+                    "docs/lint.md, {}: lacks {needle:?}",
+                    r.id
+                );
+            }
+            assert!(
+                docs.contains(&format!(
+                    "| [`{}`](#{}) | {} |",
+                    r.id,
+                    r.id,
+                    r.level.as_str()
+                )),
+                "{} not in the table",
+                r.id
+            );
         }
     }
 

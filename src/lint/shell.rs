@@ -37,22 +37,19 @@ impl SimpleCommand {
     pub fn unwrapped(&self) -> SimpleCommand {
         let mut words: &[String] = &self.words;
         let mut assignments = self.assignments.clone();
-        loop {
-            match words.first().map(String::as_str) {
-                Some("sudo" | "exec" | "command" | "nice" | "time" | "xargs" | "env") => {
-                    words = &words[1..];
-                    while let Some(w) = words.first() {
-                        if w.starts_with('-') {
-                            words = &words[1..];
-                        } else if is_assignment(w) {
-                            assignments.push(w.clone());
-                            words = &words[1..];
-                        } else {
-                            break;
-                        }
-                    }
+        while let Some(("sudo" | "exec" | "command" | "nice" | "time" | "xargs" | "env", rest)) =
+            words.split_first().map(|(w, rest)| (w.as_str(), rest))
+        {
+            words = rest;
+            while let Some((w, rest)) = words.split_first() {
+                if w.starts_with('-') {
+                    words = rest;
+                } else if is_assignment(w) {
+                    assignments.push(w.clone());
+                    words = rest;
+                } else {
+                    break;
                 }
-                _ => break,
             }
         }
         SimpleCommand {
