@@ -846,10 +846,6 @@ fn build_tree(src: &str, workdir: Option<&str>) -> Option<String> {
     None
 }
 
-/// A RUN that compiles something.
-static COMPILES: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(r"(?m)(^|[\s;&|(])(go\s+(build|install)|cargo\s+(build|install)|gcc|g\+\+|cc|clang|clang\+\+|make|cmake\s+--build|ninja|zig\s+build)(\s|$)").ok()
-});
 /// A RUN (or a flags variable) that links statically.
 static STATIC: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(
@@ -871,7 +867,7 @@ fn builds_dynamically(model: &Model, stage: usize) -> bool {
                 continue;
             }
             let script = run_script(instruction);
-            if matches(&COMPILES, &script) {
+            if shell::commands(&script).iter().any(compiles_native) {
                 compiles = true;
             }
             if matches(&STATIC, &script) {
@@ -917,6 +913,35 @@ fn builds_dynamically(model: &Model, stage: usize) -> bool {
 /// Whether a pattern (compiled once; a test checks each compiles) matches.
 fn matches(re: &LazyLock<Option<Regex>>, text: &str) -> bool {
     re.as_ref().is_some_and(|re| re.is_match(text))
+}
+
+/// Whether a command compiles native code: a compiler or build driver as
+/// the program (installing `gcc` is not compiling).
+fn compiles_native(command: &SimpleCommand) -> bool {
+    let command = command.unwrapped();
+    let first = command.args().first().map(String::as_str);
+    match command.program() {
+        Some("go") => matches!(first, Some("build" | "install")),
+        Some("cargo") => matches!(first, Some("build" | "install" | "auditable")),
+        Some("cmake") => command.has(&["--build"]),
+        Some("zig") => matches!(first, Some("build" | "build-exe" | "cc")),
+        Some(p) => {
+            matches!(
+                p,
+                "gcc"
+                    | "g++"
+                    | "cc"
+                    | "c++"
+                    | "clang"
+                    | "clang++"
+                    | "rustc"
+                    | "make"
+                    | "ninja"
+                    | "meson"
+            ) || p.ends_with("-gcc")
+        }
+        None => false,
+    }
 }
 
 /// The words of a COPY/ADD, JSON or shell form, quotes removed.
@@ -1096,7 +1121,7 @@ mod tests {
 
     #[test]
     fn patterns_compile() {
-        for re in [&COMPILES, &STATIC, &PIPED, &SUBSTITUTED] {
+        for re in [&STATIC, &PIPED, &SUBSTITUTED] {
             assert!(re.is_some());
         }
     }

@@ -260,6 +260,9 @@ fn final_stage_rules() {
     assert!(!has(&rust, "static-base-dynamic-build"));
     let alpine = format!("FROM golang:1.22-alpine@{D} AS b\nRUN go build -o /app\nFROM scratch\nCOPY --from=b /app /app\nUSER 1\n");
     assert!(!has(&alpine, "static-base-dynamic-build"));
+    // Installing a compiler is not compiling.
+    let install = format!("FROM debian:12@{D} AS b\nRUN apt-get update && apt-get install -y gcc make\nFROM scratch\nCOPY --from=b /usr/bin/x /x\nUSER 1\n");
+    assert!(!has(&install, "static-base-dynamic-build"));
     // A builder that compiles nothing (a downloaded static binary) is fine.
     let fetch = format!("FROM alpine:3@{D} AS b\nADD --checksum=sha256:ab https://x/tool /tool\nFROM scratch\nCOPY --from=b /tool /tool\nUSER 1\n");
     assert!(!has(&fetch, "static-base-dynamic-build"));
