@@ -386,3 +386,94 @@ fn image_findings_group_by_interpreter() {
         f[0].message
     );
 }
+
+/// Whatever the text, linting it does not panic and every finding has a
+/// line inside the file.
+#[test]
+fn fuzz_dockerfile_shaped_text_never_panics() {
+    const PIECES: &[&str] = &[
+        "FROM ",
+        "from ",
+        "ARG ",
+        "ENV ",
+        "COPY ",
+        "ADD ",
+        "RUN ",
+        "USER ",
+        "CMD ",
+        "WORKDIR ",
+        "ONBUILD ",
+        "HEALTHCHECK ",
+        "--from=",
+        "--mount=type=cache,target=",
+        "--checksum=",
+        "alpine:3",
+        "golang:1.22",
+        "scratch",
+        " AS ",
+        "b",
+        "0",
+        "$A",
+        "${A}",
+        "${A:-x}",
+        "${A:+",
+        "A=1",
+        "\"",
+        "'",
+        "\\",
+        "`",
+        "\\\n",
+        "`\n",
+        "\n",
+        "\r\n",
+        " ",
+        "#",
+        "# escape=`\n",
+        "# wharf-ignore ",
+        " -- ",
+        "sudo",
+        "<<EOF",
+        "<<-EOF",
+        "<<'E'",
+        "\nEOF\n",
+        "E\n",
+        "[\"a\"]",
+        "curl x | sh",
+        "apt-get install",
+        "apk add",
+        "pip install",
+        "&&",
+        "|",
+        ";",
+        "$(",
+        ")",
+        "é",
+        "\u{feff}",
+        "https://x/",
+        "/src",
+        "root",
+        "CGO_ENABLED=0",
+        "go build",
+    ];
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for _ in 0..3000 {
+        let n = (next() % 40) as usize;
+        let text: String = (0..n)
+            .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+            .collect();
+        let lines = text.split('\n').count().max(1);
+        for f in lint(&text) {
+            let line = f.line.unwrap_or(0);
+            assert!(
+                (1..=lines).contains(&line),
+                "line {line} of {lines} in {text:?}: {f:?}"
+            );
+        }
+    }
+}
