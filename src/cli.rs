@@ -37,7 +37,19 @@ pub enum Command {
     /// Resolve image tags to digests in Dockerfiles, Kubernetes manifests,
     /// Helm values, kustomization and compose files
     Pin(PinArgs),
-    /// Build-hygiene checks for Dockerfiles
+    #[command(
+        about = "Build-hygiene checks for Dockerfiles (and, with --image, the built image)",
+        override_usage = "wharf lint [DOCKERFILE|DIR]... [--format text|json|sarif] [--config FILE]\n                  [--image IMAGE [--platform OS/ARCH]] [-o FILE]",
+        long_about = "Build-hygiene checks for Dockerfiles, read as BuildKit reads them (continuations, heredocs, \
+                  # escape=, build args across stages): unpinned or untagged base images, registries the config \
+                  does not allow, root or missing USER, ADD and unverified downloads, curl | sh, package-manager \
+                  leftovers, full distributions and whole build trees in the final image, dynamically linked \
+                  builds on scratch or distroless/static. Rule ids, levels, whys and fixes: docs/lint.md.\n\n\
+                  Waive one finding with a reason on the line above the instruction:\n  \
+                  # wharf-ignore RULE-ID -- why this is fine here\n\n\
+                  Exit codes: 0 no error-level finding, 1 an error-level finding remains, \
+                  2 could not lint (unreadable file, bad config, unreadable image)."
+    )]
     Lint(LintArgs),
     /// Inventory of the image's packages (CycloneDX or SPDX)
     Sbom(SbomArgs),
@@ -123,8 +135,27 @@ pub struct PinArgs {
 
 #[derive(Debug, Args)]
 pub struct LintArgs {
-    #[arg(value_name = "DOCKERFILE")]
+    /// Dockerfiles, or directories to search (recursively) for Dockerfile,
+    /// Containerfile, *.Dockerfile and Dockerfile.*. Default: the current
+    /// directory.
+    #[arg(value_name = "DOCKERFILE|DIR")]
     pub dockerfiles: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = crate::lint::Format::Text)]
+    pub format: crate::lint::Format,
+    /// Lint config (allowed registries, rule levels, inline ignores).
+    /// Default: .wharf-lint.yaml in the current directory, if there is one
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Also check this built image (REG/REPO:TAG, …@sha256:HEX, oci:DIR[:TAG]):
+    /// every dynamically linked executable's ELF interpreter must be in it
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
+    /// From a multi-platform --image, check this platform (default linux/amd64)
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
+    /// Write the report here (atomically) instead of to stdout
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

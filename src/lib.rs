@@ -10,10 +10,12 @@ pub mod attest;
 pub mod ci;
 pub mod cli;
 pub mod config;
+pub mod dockerfile;
 pub mod error;
 pub mod fsutil;
 pub mod github;
 pub mod image;
+pub mod lint;
 pub mod pin;
 pub mod policy;
 pub mod promote;
@@ -21,6 +23,7 @@ pub mod reference;
 pub mod registry;
 pub mod report;
 pub mod run;
+pub mod sarif;
 pub mod sbom;
 pub mod scan;
 pub mod sign;
@@ -69,7 +72,10 @@ pub fn run(cli: cli::Cli) -> Result<Outcome> {
             let options = pin::PinOptions::from_args(args)?;
             pin::run(&global, &options)
         }
-        Command::Lint(_) => Err(Error::NotBuilt("lint")),
+        Command::Lint(args) => {
+            let options = lint::LintOptions::from_args(args)?;
+            lint::run(&global, &options)
+        }
         Command::Sbom(args) => sbom::run(&global, &args),
         Command::Scan(args) => scan::run::run(&global, &args),
         Command::Db(args) => scan::db::run(&args),

@@ -390,7 +390,8 @@ fn scan_file(path: &Path) -> Result<Scanned> {
     })
 }
 
-/// Reads a text file whole, refusing what is too large or not text.
+/// Reads a text file whole, refusing what is too large or not text (pin and
+/// lint read their files through it).
 pub fn read_text(path: &Path) -> Result<String> {
     use std::io::Read;
     let file =
@@ -402,7 +403,7 @@ pub fn read_text(path: &Path) -> Result<String> {
     if bytes.len() as u64 > MAX_FILE_SIZE {
         return Err(Error::file(
             path,
-            format!("it is larger than {} MiB, more than any manifest or Dockerfile; pin a smaller file", MAX_FILE_SIZE >> 20),
+            format!("it is larger than {} MiB, more than any manifest or Dockerfile holds: name the file you meant, or split it", MAX_FILE_SIZE >> 20),
         ));
     }
     if bytes.contains(&0) {

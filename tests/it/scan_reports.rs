@@ -115,7 +115,12 @@ fn write(dir: &Path, name: &str, value: &Value) -> PathBuf {
 
 /// `check-jsonschema --schemafile SCHEMA FILE...` (one run: the validator
 /// takes seconds to start): its output when it rejects any of them.
-fn check(python: &Path, schema: &Path, extra: &[&str], files: &[PathBuf]) -> Result<(), String> {
+pub(crate) fn check(
+    python: &Path,
+    schema: &Path,
+    extra: &[&str],
+    files: &[PathBuf],
+) -> Result<(), String> {
     let out = Command::new(python)
         .args(["-m", "check_jsonschema"])
         .args(extra)
@@ -205,8 +210,9 @@ fn json_report_follows_its_documented_schema() {
     }
 }
 
-/// The official SARIF 2.1.0 schema, if this machine has it.
-fn sarif_schema(python: &Path) -> Option<PathBuf> {
+/// The official SARIF 2.1.0 schema, if this machine has it (else `test`
+/// says it skips).
+pub(crate) fn sarif_schema(test: &str, python: &Path) -> Option<PathBuf> {
     let path = match std::env::var_os("WHARF_SARIF_SCHEMA") {
         Some(p) => PathBuf::from(p),
         None => python
@@ -219,7 +225,7 @@ fn sarif_schema(python: &Path) -> Option<PathBuf> {
         .and_then(|t| serde_json::from_str(&t).ok())
         .or_else(|| {
             println!(
-                "skipping sarif_report_follows_the_official_schema: no SARIF 2.1.0 schema at {} \
+                "skipping {test}: no SARIF 2.1.0 schema at {} \
                  (set WHARF_SARIF_SCHEMA; .ci/run fetches it from the serde-sarif crate)",
                 path.display()
             );
@@ -242,7 +248,7 @@ fn sarif_report_follows_the_official_schema() {
     ) else {
         return;
     };
-    let Some(schema) = sarif_schema(&python) else {
+    let Some(schema) = sarif_schema("sarif_report_follows_the_official_schema", &python) else {
         return;
     };
     // The schema's `run.language` pattern has a stray `]`, which the

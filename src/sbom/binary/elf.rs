@@ -1,5 +1,6 @@
-//! Just enough ELF to find a named section and to read bytes at a virtual
-//! address: what the Go and cargo-auditable readers need. Every offset and
+//! Just enough ELF to find a named section, to read bytes at a virtual
+//! address (what the Go and cargo-auditable readers need) and to name the
+//! program interpreter (what `wharf lint --image` checks). Every offset and
 //! size comes from the file, so every read is checked against its length;
 //! a malformed header yields `None`, never a panic or a large allocation.
 
@@ -33,6 +34,9 @@ struct Segment {
 
 const SHT_NOBITS: u32 = 8;
 const PT_LOAD: u32 = 1;
+const PT_INTERP: u32 = 3;
+/// Longer interpreter paths are not paths (`PATH_MAX`).
+const INTERP_MAX: u64 = 4096;
 const PF_X: u32 = 1;
 const PF_W: u32 = 2;
 
@@ -141,6 +145,19 @@ impl<'a> Elf<'a> {
             .iter()
             .find(|s| s.kind == PT_LOAD && s.flags & (PF_X | PF_W) == PF_W)?;
         self.bytes(s.offset, s.filesz)
+    }
+
+    /// The program interpreter (`PT_INTERP`, the dynamic loader such as
+    /// `/lib64/ld-linux-x86-64.so.2`) of a dynamically linked executable;
+    /// `None` for static binaries and for headers that do not hold one.
+    pub fn interpreter(&self) -> Option<&'a str> {
+        let s = self.segments.iter().find(|s| s.kind == PT_INTERP)?;
+        if s.filesz > INTERP_MAX {
+            return None;
+        }
+        let bytes = self.bytes(s.offset, s.filesz)?;
+        let path = bytes.split(|&b| b == 0).next()?;
+        std::str::from_utf8(path).ok().filter(|p| !p.is_empty())
     }
 
     /// `len` bytes at virtual address `addr`, through the loadable segments

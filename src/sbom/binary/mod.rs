@@ -8,7 +8,7 @@
 //! the binary's bytes.
 
 mod cargo;
-mod elf;
+pub(crate) mod elf;
 mod golang;
 
 use crate::image::FileMeta;

@@ -15,13 +15,10 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::json::to_json;
 use super::{clip, first_link, score_text, ScanReport, View};
 use crate::reference::Reference;
+use crate::sarif::{self, uri_escape};
 use crate::scan::finding::{Finding, Severity};
-
-pub(super) const SCHEMA_URI: &str =
-    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
 
 /// The key of our fingerprint in `partialFingerprints`; bump the version if
 /// what it hashes ever changes.
@@ -96,16 +93,7 @@ pub(super) fn render(report: &ScanReport) -> String {
         }));
     }
 
-    let mut driver = json!({
-        "name": "wharf",
-        "version": super::TOOL_VERSION,
-        "semanticVersion": super::TOOL_VERSION,
-        "rules": rules.values().map(|f| rule(f)).collect::<Vec<_>>(),
-    });
-    let repository = env!("CARGO_PKG_REPOSITORY");
-    if !repository.is_empty() {
-        driver["informationUri"] = json!(repository);
-    }
+    let driver = sarif::driver(rules.values().map(|f| rule(f)).collect());
     let mut run = json!({
         "tool": {"driver": driver},
         "invocations": [{
@@ -132,13 +120,7 @@ pub(super) fn render(report: &ScanReport) -> String {
     );
     run["properties"] = Value::Object(properties);
 
-    let mut text = to_json(&json!({
-        "$schema": SCHEMA_URI,
-        "version": "2.1.0",
-        "runs": [run],
-    }));
-    text.push('\n');
-    text
+    sarif::document(run)
 }
 
 /// Whether `a` rates worse than `b`: more severe, or as severe with a
@@ -304,25 +286,4 @@ fn image_name(image: &str) -> &str {
         }
         Err(_) => image,
     }
-}
-
-/// A path or name as a URI reference: everything outside RFC 3986's
-/// unreserved and path characters percent-encoded.
-fn uri_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
-                out.push(b as char)
-            }
-            // ':' is only safe after the first segment (else it reads as a
-            // scheme); '@', '+', '=' and ',' are path characters.
-            b'@' | b'+' | b'=' | b',' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b';' => {
-                out.push(b as char)
-            }
-            b':' if out.contains('/') => out.push(':'),
-            b => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
