@@ -936,3 +936,85 @@ fn jenkins_step_flags_are_flags_wharf_has() {
         }
     }
 }
+
+/// `examples/gitlab/.gitlab-ci.yml`: GitLab's own schema (check-jsonschema's
+/// `vendor.gitlab-ci`), yamllint, and the wharf job's command line is one
+/// wharf accepts, with the dotenv report where the artifact expects it.
+#[test]
+fn gitlab_example_matches_gitlabs_schema_and_wharfs_flags() {
+    let file = repo().join("examples/gitlab/.gitlab-ci.yml");
+    let doc = yaml(&file);
+    let job = &doc["wharf"];
+    assert_eq!(job["id_tokens"]["SIGSTORE_ID_TOKEN"]["aud"], "sigstore");
+    let dotenv = job["artifacts"]["reports"]["dotenv"]
+        .as_str()
+        .expect("a dotenv report");
+    let script: Vec<&str> = job["script"]
+        .as_array()
+        .expect("script")
+        .iter()
+        .filter_map(|l| l.as_str())
+        .collect();
+    let line = script
+        .iter()
+        .find(|l| l.starts_with("wharf run "))
+        .expect("a wharf run line");
+    let args: Vec<String> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|a| {
+            a.trim_matches('"')
+                .replace("$IMAGE", "registry.example.com/shop/api:1")
+        })
+        .collect();
+    let at = args
+        .iter()
+        .position(|a| a == "--output-dotenv")
+        .expect("--output-dotenv");
+    assert_eq!(args[at + 1], dotenv);
+    // The flags parse: --print-config reads them and stops there.
+    let tmp = tempfile::tempdir().expect("tmp");
+    assert_eq!(args[0], "run");
+    let out = wharf()
+        .current_dir(tmp.path())
+        .args(["run", "--print-config"])
+        .args(&args[1..])
+        .run();
+    out.assert_ok();
+    assert!(out.stdout.contains("fail_on: high"), "{}", out.describe());
+
+    let test = "gitlab_example_matches_gitlabs_schema_and_wharfs_flags";
+    let Some(python) = venv_python(test, "check_jsonschema") else {
+        return;
+    };
+    let out = Command::new(&python)
+        .args([
+            "-m",
+            "check_jsonschema",
+            "--builtin-schema",
+            "vendor.gitlab-ci",
+        ])
+        .arg(&file)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run check-jsonschema");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new(&python)
+        .args(["-m", "yamllint", "--strict", "-c"])
+        .arg(repo().join(".yamllint"))
+        .arg(&file)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run yamllint");
+    assert!(
+        out.status.success(),
+        "yamllint:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
