@@ -18,6 +18,7 @@ pub struct Config {
     pub image_name: Option<String>,
     pub output_dir: PathBuf,
     pub pin: Pin,
+    pub lint: Lint,
     pub sbom: Sbom,
     pub scan: Scan,
     pub sign: Sign,
@@ -35,6 +36,7 @@ impl Default for Config {
             image_name: None,
             output_dir: PathBuf::from("wharf-out"),
             pin: Pin::default(),
+            lint: Lint::default(),
             sbom: Sbom::default(),
             scan: Scan::default(),
             sign: Sign::default(),
@@ -52,6 +54,21 @@ impl Default for Config {
 pub struct Pin {
     pub enabled: bool,
     pub paths: Vec<PathBuf>,
+}
+
+/// `wharf lint` as a gate: an error-level finding stops the run before
+/// anything is signed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Lint {
+    pub enabled: bool,
+    /// Dockerfiles or directories (default: the working directory)
+    pub paths: Vec<PathBuf>,
+    /// A `.wharf-lint.yaml` (default: the working directory's, if any)
+    pub config: Option<PathBuf>,
+    /// Also check the image itself: every dynamically linked executable's
+    /// ELF interpreter must be in it (`wharf lint --image`)
+    pub image: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -268,11 +285,13 @@ impl Config {
         };
         rebase(&mut config.output_dir);
         config.pin.paths.iter_mut().for_each(rebase);
+        config.lint.paths.iter_mut().for_each(rebase);
         // With a pull request, promote.files are paths in the repository.
         if !config.promote.pull_request {
             config.promote.files.iter_mut().for_each(rebase);
         }
         for p in [
+            &mut config.lint.config,
             &mut config.scan.db,
             &mut config.scan.ignore_file,
             &mut config.scan.vex,

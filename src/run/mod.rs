@@ -197,6 +197,17 @@ impl Pipeline<'_> {
 
         // The tag is resolved once; every stage below gets the digest.
         let (_, image_ref) = self.stage("resolve", |p| p.resolve(image))?;
+        if config.lint.enabled {
+            let (outcome, ()) = self.stage("lint", |p| p.lint(&image_ref))?;
+            if outcome == Outcome::PolicyNo {
+                report::info(&format!(
+                    "stopped: wharf lint found error-level problems: {image_ref} is not signed, attested or promoted"
+                ));
+                return Ok(self.stop_after("lint"));
+            }
+        } else {
+            self.skipped("lint");
+        }
         let (_, sbom) = self.stage("sbom", |p| p.sbom(&image_ref))?;
         let (gate, scan_json) = self.stage("scan", |p| p.scan(&sbom))?;
         if gate == Outcome::PolicyNo {
@@ -238,8 +249,8 @@ impl Pipeline<'_> {
 
     /// Records every stage after `stage` as skipped; the run said no.
     fn stop_after(&mut self, stage: &str) -> Outcome {
-        const ORDER: [&str; 8] = [
-            "pin", "resolve", "sbom", "scan", "sign", "attest", "verify", "promote",
+        const ORDER: [&str; 9] = [
+            "pin", "resolve", "lint", "sbom", "scan", "sign", "attest", "verify", "promote",
         ];
         let after = ORDER.iter().position(|s| *s == stage).map_or(0, |i| i + 1);
         for name in &ORDER[after..] {
@@ -262,6 +273,21 @@ impl Pipeline<'_> {
             concurrency: 8,
         };
         Ok((crate::pin::run(self.global, &options)?, ()))
+    }
+
+    /// `wharf lint` on the configured Dockerfiles (and, with `lint.image`,
+    /// on the resolved image); its text report goes to stdout.
+    fn lint(&mut self, image_ref: &str) -> Result<(Outcome, ())> {
+        let lint = &self.config.lint;
+        let options = crate::lint::LintOptions::from_args(crate::cli::LintArgs {
+            dockerfiles: lint.paths.clone(),
+            format: crate::lint::Format::Text,
+            config: lint.config.clone(),
+            image: lint.image.then(|| image_ref.to_string()),
+            platform: None,
+            output: None,
+        })?;
+        Ok((crate::lint::run(self.global, &options)?, ()))
     }
 
     fn resolve(&mut self, image: &ImageRef) -> Result<(Outcome, String)> {

@@ -303,3 +303,40 @@ fn a_layout_is_signed_attested_and_verified_in_place_by_the_single_steps() {
         .run();
     assert_ne!(out.code, Some(0), "{}", out.describe());
 }
+
+#[test]
+fn a_lint_error_stops_the_run_before_anything_is_signed() {
+    let work = tempfile::tempdir().expect("work dir");
+    let dir = quickstart_copy(work.path());
+    // An unpinned base image: error-level for wharf lint (and pin --check
+    // would say so too, so pin is switched off to reach lint).
+    let dockerfile = dir.join("Dockerfile");
+    let text = std::fs::read_to_string(&dockerfile).expect("Dockerfile");
+    std::fs::write(
+        &dockerfile,
+        format!("{text}\nFROM debian:latest\nUSER 1000\n"),
+    )
+    .expect("write Dockerfile");
+    let config = dir.join("wharf.yaml");
+    let text = std::fs::read_to_string(&config).expect("wharf.yaml");
+    let no_pin = text.replace("pin:\n  enabled: true", "pin:\n  enabled: false");
+    assert_ne!(
+        no_pin, text,
+        "the quickstart's pin section moved; update this test"
+    );
+    std::fs::write(&config, no_pin).expect("write wharf.yaml");
+
+    let out = offline(&["run", "--config", config.to_str().expect("utf-8 path")]);
+    out.assert_code(1);
+    assert!(
+        out.stdout.contains("error[base-image-unpinned]")
+            && out.stderr.contains("lint FAILED")
+            && out.stderr.contains("sign skipped"),
+        "{}",
+        out.describe()
+    );
+    let summary = run_json(&dir);
+    assert_eq!(summary["outcome"], "policy");
+    assert!(summary["signer"].is_null(), "{summary}");
+    assert!(!dir.join("wharf-out/cosign.key").exists());
+}

@@ -150,6 +150,7 @@ fn a_passing_image_is_signed_attested_verified_and_promoted() {
         [
             ("pin", "skipped"),
             ("resolve", "ok"),
+            ("lint", "skipped"),
             ("sbom", "ok"),
             ("scan", "ok"),
             ("sign", "ok"),
