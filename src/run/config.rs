@@ -356,6 +356,13 @@ impl Config {
             ));
         }
         let layout = self.image.as_deref().is_some_and(|i| i.starts_with("oci:"));
+        if layout && self.sign.enabled && self.sign.bundle_format != "bundle" {
+            return Err(Error::Usage(format!(
+                "sign.bundle_format {:?} writes cosign's legacy tags, which exist only in registries; \
+                 an oci: image is signed with bundle_format: bundle",
+                self.sign.bundle_format
+            )));
+        }
         if layout && !self.promote.files.is_empty() && self.image_name.is_none() {
             return Err(Error::Usage(
                 "an oci: image has no registry name to write into promote.files: set image_name \
@@ -513,6 +520,10 @@ mod tests {
         assert!(err.contains("image_name"), "{err}");
         config.image_name = Some("registry.example.com/shop/api".into());
         assert!(config.check().is_ok());
+        config.sign.bundle_format = "both".into();
+        let err = config.check().unwrap_err().to_string();
+        assert!(err.contains("only in registries"), "{err}");
+        config.sign.bundle_format = "bundle".into();
         config.image_name = Some("registry.example.com/shop/api:1.0".into());
         let err = config.check().unwrap_err().to_string();
         assert!(err.contains("repository only"), "{err}");
