@@ -321,7 +321,8 @@ pub struct IdentityArgs {
 #[derive(Debug, Args)]
 pub struct SignArgs {
     /// The image: REG/REPO:TAG (resolved once; the digest is what gets
-    /// signed) or REG/REPO@sha256:HEX
+    /// signed), REG/REPO@sha256:HEX, or an OCI layout oci:DIR[:TAG|@DIGEST]
+    /// (the signature goes into the layout)
     pub image: String,
     /// Sign this annotation too (in the statement's subject, as cosign v3
     /// does); repeatable. `wharf verify -a` can then require it
@@ -333,7 +334,8 @@ pub struct SignArgs {
 
 #[derive(Debug, Args)]
 pub struct AttestArgs {
-    /// The image: REG/REPO:TAG (resolved once) or REG/REPO@sha256:HEX
+    /// The image: REG/REPO:TAG (resolved once), REG/REPO@sha256:HEX, or
+    /// oci:DIR[:TAG|@DIGEST] (the attestation goes into the layout)
     pub image: String,
     /// The predicate, a JSON file: an SBOM (`wharf sbom`), a provenance, a
     /// vulnerability report
@@ -356,7 +358,8 @@ pub struct AttestArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The image: REG/REPO:TAG (resolved once to its digest) or REG/REPO@sha256:HEX
+    /// The image: REG/REPO:TAG (resolved once to its digest),
+    /// REG/REPO@sha256:HEX, or oci:DIR[:TAG|@DIGEST]
     pub image: String,
     #[command(flatten)]
     pub identity: IdentityArgs,
@@ -535,7 +538,9 @@ pub struct PolicyArgs {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The image (overrides `image:` in the config): REG/REPO:TAG or REG/REPO@sha256:HEX
+    /// The image (overrides `image:` in the config): REG/REPO:TAG,
+    /// REG/REPO@sha256:HEX, or an OCI layout oci:DIR[:TAG] (signed in a
+    /// copy in the output directory)
     pub image: Option<String>,
     /// The pipeline's configuration (default: ./wharf.yaml when it exists;
     /// keys in docs/run.md)

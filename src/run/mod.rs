@@ -32,7 +32,7 @@ pub fn run(global: &Global, args: &RunArgs) -> Result<Outcome> {
     }
     let image_text = config.image.clone().ok_or_else(|| {
         Error::Usage(
-            "no image: give IMAGE, or `image:` in wharf.yaml (REG/REPO:TAG or REG/REPO@sha256:HEX)"
+            "no image: give IMAGE, or `image:` in wharf.yaml (REG/REPO:TAG, REG/REPO@sha256:HEX or oci:DIR[:TAG])"
                 .into(),
         )
     })?;
