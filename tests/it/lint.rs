@@ -538,3 +538,62 @@ fn image_executables_need_their_elf_interpreter_in_the_image() {
         .run()
         .assert_error(&["absent"]);
 }
+
+#[test]
+fn json_follows_its_documented_schema() {
+    let schema_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/lint-report.schema.json");
+    let schema: Value =
+        serde_json::from_slice(&std::fs::read(&schema_path).expect("schema")).expect("JSON");
+    // The schema names every rule, and only rules that exist.
+    let listed: BTreeSet<&str> = schema["$defs"]["finding"]["properties"]["rule"]["enum"]
+        .as_array()
+        .expect("rule enum")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let rules: BTreeSet<&str> = wharf::lint::rules::RULES.iter().map(|r| r.id).collect();
+    assert_eq!(
+        listed, rules,
+        "docs/lint-report.schema.json's rule ids drifted"
+    );
+
+    let dir = fixtures();
+    let (_, report, _) = lint_json(&dir, &["rules", "golden", "clean"]);
+    let (_, clean, _) = lint_json(&dir.join("clean"), &[]);
+    assert!(
+        report["findings"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|f| f["ignored"].is_string())),
+        "the corpus has a waived finding"
+    );
+
+    let Some(python) = python_with(
+        "lint_json_follows_its_documented_schema",
+        "check_jsonschema",
+    ) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut paths = Vec::new();
+    for (name, doc) in [("report", &report), ("clean", &clean)] {
+        let path = tmp.path().join(format!("{name}.json"));
+        std::fs::write(&path, doc.to_string()).expect("write");
+        paths.push(path);
+    }
+    if let Err(output) = check(&python, &schema_path, &[], &paths) {
+        panic!("lint's JSON does not follow docs/lint-report.schema.json:\n{output}");
+    }
+    // Strict enough to notice drift.
+    let mut undocumented = report.clone();
+    undocumented["findings"][0]["column"] = 1.into();
+    let mut unknown_rule = report.clone();
+    unknown_rule["findings"][0]["rule"] = "no-such-rule".into();
+    for (name, doc) in [("undocumented", undocumented), ("unknown", unknown_rule)] {
+        let path = tmp.path().join(format!("{name}.json"));
+        std::fs::write(&path, doc.to_string()).expect("write");
+        assert!(
+            check(&python, &schema_path, &[], &[path]).is_err(),
+            "the schema accepted the {name} report"
+        );
+    }
+}
