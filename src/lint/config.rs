@@ -84,6 +84,7 @@ rule_settings! {
     shell_form_cmd = "shell-form-cmd",
     secret_in_arg_env = "secret-in-arg-env",
     ignore_invalid = "ignore-invalid",
+    ignore_unused = "ignore-unused",
     ignore_forbidden = "ignore-forbidden",
 }
 

@@ -109,6 +109,26 @@ pub fn lint_text(file: &str, text: &str, config: &Config) -> Vec<Finding> {
     let model = model::Model::new(crate::dockerfile::parse(text));
     let hits = rules::check(&model, config);
     let (ignores, mut ignore_hits) = ignores(&model, config);
+    // An ignore whose rule does not fire on its instruction (a rule the
+    // config turned off excepted) waives nothing: say so.
+    for ignore in &ignores {
+        for id in &ignore.rules {
+            let fires = hits
+                .iter()
+                .any(|h| h.rule == id.as_str() && ignore.covers(h));
+            if !fires && config.level(id).is_some() {
+                ignore_hits.push(Hit {
+                    rule: "ignore-unused",
+                    message: format!(
+                        "`# wharf-ignore {id}` waives nothing: the instruction on line {} has no {id} finding",
+                        ignore.lines.0
+                    ),
+                    line: ignore.comment_line,
+                    end_line: ignore.comment_line,
+                });
+            }
+        }
+    }
     let mut findings = Vec::with_capacity(hits.len() + ignore_hits.len());
     for hit in hits.into_iter().chain(ignore_hits.drain(..)) {
         let Some(rule) = rules::rule(hit.rule) else {
@@ -147,6 +167,8 @@ struct Ignore {
     reason: String,
     /// The lines of the instruction it applies to.
     lines: (usize, usize),
+    /// The comment's own line.
+    comment_line: usize,
 }
 
 impl Ignore {
@@ -234,6 +256,7 @@ fn ignores(model: &model::Model, config: &Config) -> (Vec<Ignore>, Vec<Hit>) {
                 rules: known,
                 reason: reason.to_string(),
                 lines: (instruction.line, instruction.end_line),
+                comment_line: comment.line,
             }),
             Some(_) => {}
             None => hit(

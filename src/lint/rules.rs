@@ -108,6 +108,9 @@ rules! {
     "ignore-invalid" Warning "an inline ignore without a reason or naming an unknown rule"
         why "an ignore without its reason cannot be reviewed, and one naming an unknown rule ignores nothing; neither is applied"
         fix "write `# wharf-ignore RULE-ID -- why this is acceptable here`, with the rule id from docs/lint.md";
+    "ignore-unused" Warning "an inline ignore that waives nothing"
+        why "the instruction it names has no finding of that rule (fixed since, or never there), so the ignore only hides a future finding nobody reviewed"
+        fix "remove the `# wharf-ignore` comment, or the rule id that no longer applies";
     "ignore-forbidden" Error "an inline ignore where the config forbids them"
         why "the config (`inline-ignores: false`) says findings may only be waived centrally, so the ignore is not applied"
         fix "remove the comment and fix the finding, or change the rule's level in .wharf-lint.yaml";
