@@ -10,6 +10,9 @@
 //! `WHARF_TRUSTROOT_CRD`: kyverno.io_clusterpolicies.yaml,
 //! 300-clusterimagepolicy.yaml, 300-trustroot.yaml), the same policies are
 //! validated against them too, made strict by scripts/crd-strict-schema.py.
+//! Every ClusterPolicy is also checked against Kyverno's API types as npm's
+//! `@kubernetes-models/kyverno` compiles them (types, enums, required
+//! fields; it does not refuse unknown fields, which the allowlist does).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -243,11 +246,31 @@ fn generated_policies_validate_strictly_against_the_engines_schemas() {
         }
         check_jsonschema(&python, &fixtures.join(allowlist), &files)
             .unwrap_or_else(|e| panic!("{kind} against {allowlist}:\n{e}"));
+        if kind == "ClusterPolicy" {
+            if let Some(result) = kyverno_types(&python, &files, dir.path()) {
+                result.unwrap_or_else(|e| panic!("{kind} against Kyverno's API types:\n{e}"));
+            }
+        }
         match strict_crd(&python, var, version, dir.path()) {
             Some(strict) => check_jsonschema(&python, &strict, &files)
                 .unwrap_or_else(|e| panic!("{kind} against the CRD in ${var}:\n{e}")),
             None => println!("{var} is unset: {kind} checked against wharf's allowlist only"),
         }
+    }
+
+    // Kyverno's types refuse what Kyverno would: a type it does not know.
+    let bad_type = dir.path().join("bad-type.yaml");
+    let first = &by_kind["ClusterPolicy"][0];
+    let text = std::fs::read_to_string(first).expect("read");
+    assert!(text.contains("type: SigstoreBundle"), "{text}");
+    std::fs::write(
+        &bad_type,
+        text.replace("type: SigstoreBundle", "type: Sigstore"),
+    )
+    .expect("write");
+    if let Some(result) = kyverno_types(&python, &[bad_type], dir.path()) {
+        let e = result.expect_err("an unknown verifyImages type passes Kyverno's types");
+        assert!(e.contains("allowed values"), "{e}");
     }
 
     // The allowlists are strict: a field the CRD does not have is refused.
@@ -262,6 +285,86 @@ fn generated_policies_validate_strictly_against_the_engines_schemas() {
     )
     .expect_err("an unknown field passes");
     assert!(e.contains("modes"), "{e}");
+}
+
+/// Kyverno's own API types, as `@kubernetes-models/kyverno` (npm; generated
+/// from kyverno's Go API) compiles them into validators: an independent
+/// check of types, enums and required fields beside our strict allowlist.
+/// `None`, with the reason printed, where node or the package is missing
+/// (`.ci/run` installs it and sets `WHARF_NODE_MODULES`).
+fn kyverno_types(python: &Path, files: &[PathBuf], dir: &Path) -> Option<Result<(), String>> {
+    let modules = match std::env::var_os("WHARF_NODE_MODULES") {
+        Some(p) => PathBuf::from(p),
+        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+            .join(".cache/wharf-npm/node_modules"),
+    };
+    let package = modules.join("@kubernetes-models/kyverno");
+    if crate::common::which("node").is_none() || !package.is_dir() {
+        println!(
+            "skipped: Kyverno's API types: needs node and {} (npm install @kubernetes-models/kyverno; .ci/run does)",
+            package.display()
+        );
+        return None;
+    }
+    // An ES module finds packages in a node_modules beside it.
+    let check = dir.join("kyverno-types");
+    std::fs::create_dir_all(&check).expect("mkdir");
+    let link = check.join("node_modules");
+    if !link.exists() {
+        std::os::unix::fs::symlink(&modules, &link).expect("link node_modules");
+    }
+    std::fs::write(
+        check.join("check.mjs"),
+        r#"import { ClusterPolicy } from "@kubernetes-models/kyverno/kyverno.io/v1/ClusterPolicy";
+import fs from "node:fs";
+const docs = JSON.parse(fs.readFileSync(0, "utf8"));
+let bad = 0;
+for (const [name, doc] of Object.entries(docs)) {
+  try { new ClusterPolicy(doc).validate(); }
+  catch (e) { bad++; console.log(`${name}: ${e.message}`); }
+}
+console.log(`${Object.keys(docs).length - bad} of ${Object.keys(docs).length} valid`);
+process.exit(bad ? 1 : 0);
+"#,
+    )
+    .expect("write check.mjs");
+    let json = Command::new(python)
+        .args([
+            "-c",
+            "import json, sys, yaml; print(json.dumps({p: yaml.safe_load(open(p)) for p in sys.argv[1:]}))",
+        ])
+        .args(files)
+        .output()
+        .expect("run python");
+    assert!(
+        json.status.success(),
+        "{}",
+        String::from_utf8_lossy(&json.stderr)
+    );
+    let mut node = Command::new("node")
+        .arg(check.join("check.mjs"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run node");
+    use std::io::Write as _;
+    node.stdin
+        .take()
+        .expect("stdin")
+        .write_all(&json.stdout)
+        .expect("feed node");
+    let out = node.wait_with_output().expect("node");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(if out.status.success() {
+        Ok(())
+    } else {
+        Err(text)
+    })
 }
 
 /// The conformance corpus' happy-path bundle, its artifact and root.
