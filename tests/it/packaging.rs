@@ -72,49 +72,20 @@ fn shared_schemas(test: &str) -> Option<PathBuf> {
     }
 }
 
-/// The venv's python (`WHARF_PYTHON`, else `~/.cache/wharf-venv/bin/python`)
-/// when it can import `module`, or `None` with the reason printed.
-fn venv_python(test: &str, module: &str) -> Option<PathBuf> {
-    let python = match std::env::var_os("WHARF_PYTHON") {
-        Some(p) => PathBuf::from(p),
-        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-            .join(".cache/wharf-venv/bin/python"),
-    };
-    let ok = Command::new(&python)
-        .args(["-c", &format!("import {module}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        Some(python)
-    } else {
-        println!(
-            "skipping {test}: {} cannot import {module} (set WHARF_PYTHON to the venv .ci/run \
-             makes, with check-jsonschema and yamllint)",
-            python.display()
-        );
-        None
-    }
-}
-
-/// `python -m check_jsonschema --schemafile SCHEMA FILE...`: the validator's
-/// output when it rejects any file.
-fn check_jsonschema(python: &Path, schema: &Path, files: &[PathBuf]) -> Result<(), String> {
-    let out = Command::new(python)
-        .args(["-m", "check_jsonschema", "--schemafile"])
-        .arg(schema)
-        .args(files)
+/// Runs `cmd` with stdin closed; fails the test with its output unless it
+/// succeeds.
+#[track_caller]
+fn assert_runs(what: &str, cmd: &mut Command) {
+    let out = cmd
         .stdin(Stdio::null())
         .output()
-        .expect("run check-jsonschema");
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ))
-    }
+        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what}:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Calls `f(key, value)` for every mapping entry anywhere in `value`.
@@ -231,7 +202,7 @@ fn tekton_resources_validate_against_the_strict_crd_schemas() {
     let Some(schemas) = shared_schemas(test) else {
         return;
     };
-    let Some(python) = venv_python(test, "check_jsonschema") else {
+    let Some(python) = crate::common::python_with(test, "check_jsonschema") else {
         return;
     };
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -279,7 +250,9 @@ fn tekton_resources_validate_against_the_strict_crd_schemas() {
     ] {
         let files = by_schema.get(schema).map(Vec::as_slice).unwrap_or_default();
         assert!(!files.is_empty(), "nothing validated against {schema}");
-        if let Err(out) = check_jsonschema(&python, &schemas.join(schema), files) {
+        if let Err(out) =
+            crate::common::check_jsonschema(&python, &schemas.join(schema), &[], files)
+        {
             panic!("{schema} rejects {files:?}:\n{out}");
         }
         println!("{schema}: {} file(s) valid", files.len());
@@ -291,30 +264,29 @@ fn tekton_resources_validate_against_the_strict_crd_schemas() {
     bad["spec"]["steps"][0]["imagePulPolicy"] = json!("Always");
     let bad_path = tmp.path().join("misspelt.json");
     std::fs::write(&bad_path, bad.to_string()).expect("write");
-    let out = check_jsonschema(&python, &schemas.join("task-v1.strict.json"), &[bad_path])
-        .expect_err("a misspelt field must be rejected");
+    let out = crate::common::check_jsonschema(
+        &python,
+        &schemas.join("task-v1.strict.json"),
+        &[],
+        &[bad_path],
+    )
+    .expect_err("a misspelt field must be rejected");
     assert!(out.contains("imagePulPolicy"), "{out}");
 }
 
 #[test]
 fn tekton_yaml_passes_yamllint() {
     let test = "tekton_yaml_passes_yamllint";
-    let Some(python) = venv_python(test, "yamllint") else {
+    let Some(python) = crate::common::python_with(test, "yamllint") else {
         return;
     };
-    let out = Command::new(&python)
-        .args(["-m", "yamllint", "--strict", "-c"])
-        .arg(repo().join(".yamllint"))
-        .args(tekton_files())
-        .current_dir(repo())
-        .stdin(Stdio::null())
-        .output()
-        .expect("run yamllint");
-    assert!(
-        out.status.success(),
-        "yamllint:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    assert_runs(
+        "yamllint",
+        Command::new(&python)
+            .args(["-m", "yamllint", "--strict", "-c"])
+            .arg(repo().join(".yamllint"))
+            .args(tekton_files())
+            .current_dir(repo()),
     );
 }
 
@@ -839,18 +811,12 @@ fn jenkins_library_compiles_with_groovyc() {
         .filter(|p| p.extension().is_some_and(|x| x == "groovy"))
         .collect();
     assert!(!vars.is_empty());
-    let out = Command::new("groovyc")
-        .arg("-d")
-        .arg(out_dir.path())
-        .args(&vars)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run groovyc");
-    assert!(
-        out.status.success(),
-        "groovyc:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    assert_runs(
+        "groovyc",
+        Command::new("groovyc")
+            .arg("-d")
+            .arg(out_dir.path())
+            .args(&vars),
     );
     assert!(out_dir.path().join("wharf.class").exists());
     // Jenkins shows vars/NAME.txt as the step's help; the library loader
@@ -984,37 +950,25 @@ fn gitlab_example_matches_gitlabs_schema_and_wharfs_flags() {
     assert!(out.stdout.contains("fail_on: high"), "{}", out.describe());
 
     let test = "gitlab_example_matches_gitlabs_schema_and_wharfs_flags";
-    let Some(python) = venv_python(test, "check_jsonschema") else {
+    let Some(python) = crate::common::python_with(test, "check_jsonschema") else {
         return;
     };
-    let out = Command::new(&python)
-        .args([
-            "-m",
-            "check_jsonschema",
-            "--builtin-schema",
-            "vendor.gitlab-ci",
-        ])
-        .arg(&file)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run check-jsonschema");
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    assert_runs(
+        "check-jsonschema",
+        Command::new(&python)
+            .args([
+                "-m",
+                "check_jsonschema",
+                "--builtin-schema",
+                "vendor.gitlab-ci",
+            ])
+            .arg(&file),
     );
-    let out = Command::new(&python)
-        .args(["-m", "yamllint", "--strict", "-c"])
-        .arg(repo().join(".yamllint"))
-        .arg(&file)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run yamllint");
-    assert!(
-        out.status.success(),
-        "yamllint:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    assert_runs(
+        "yamllint",
+        Command::new(&python)
+            .args(["-m", "yamllint", "--strict", "-c"])
+            .arg(repo().join(".yamllint"))
+            .arg(&file),
     );
 }

@@ -27,49 +27,6 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The venv's python with check-jsonschema and PyYAML, or `None` with the
-/// reason printed.
-fn venv_python(test: &str) -> Option<PathBuf> {
-    let python = match std::env::var_os("WHARF_PYTHON") {
-        Some(p) => PathBuf::from(p),
-        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-            .join(".cache/wharf-venv/bin/python"),
-    };
-    let ok = Command::new(&python)
-        .args(["-c", "import check_jsonschema, yaml"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        Some(python)
-    } else {
-        println!(
-            "skipping {test}: {} cannot import check_jsonschema and yaml (set WHARF_PYTHON to \
-             the venv .ci/run makes)",
-            python.display()
-        );
-        None
-    }
-}
-
-fn check_jsonschema(python: &Path, schema: &Path, files: &[PathBuf]) -> Result<(), String> {
-    let out = Command::new(python)
-        .args(["-m", "check_jsonschema", "--schemafile"])
-        .arg(schema)
-        .args(files)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run check-jsonschema");
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ))
-    }
-}
-
 /// The CRD named by `var`, made strict, written into `dir`; `None` when
 /// the variable is unset.
 fn strict_crd(python: &Path, var: &str, version: &str, dir: &Path) -> Option<PathBuf> {
@@ -110,7 +67,10 @@ fn split(text: &str, dir: &Path, stem: &str) -> Vec<(String, PathBuf)> {
 
 #[test]
 fn generated_policies_validate_strictly_against_the_engines_schemas() {
-    let Some(python) = venv_python("generated_policies_validate_strictly") else {
+    let Some(python) = crate::common::python_with(
+        "generated_policies_validate_strictly",
+        "check_jsonschema, yaml",
+    ) else {
         return;
     };
     let dir = tempfile::tempdir().expect("temp dir");
@@ -244,7 +204,7 @@ fn generated_policies_validate_strictly_against_the_engines_schemas() {
         if files.is_empty() {
             continue;
         }
-        check_jsonschema(&python, &fixtures.join(allowlist), &files)
+        crate::common::check_jsonschema(&python, &fixtures.join(allowlist), &[], &files)
             .unwrap_or_else(|e| panic!("{kind} against {allowlist}:\n{e}"));
         if kind == "ClusterPolicy" {
             if let Some(result) = kyverno_types(&python, &files, dir.path()) {
@@ -252,7 +212,7 @@ fn generated_policies_validate_strictly_against_the_engines_schemas() {
             }
         }
         match strict_crd(&python, var, version, dir.path()) {
-            Some(strict) => check_jsonschema(&python, &strict, &files)
+            Some(strict) => crate::common::check_jsonschema(&python, &strict, &[], &files)
                 .unwrap_or_else(|e| panic!("{kind} against the CRD in ${var}:\n{e}")),
             None => println!("{var} is unset: {kind} checked against wharf's allowlist only"),
         }
@@ -278,9 +238,10 @@ fn generated_policies_validate_strictly_against_the_engines_schemas() {
     let first = &by_kind["ClusterImagePolicy"][0];
     let text = std::fs::read_to_string(first).expect("read");
     std::fs::write(&bogus, text.replace("  mode:", "  modes:")).expect("write");
-    let e = check_jsonschema(
+    let e = crate::common::check_jsonschema(
         &python,
         &fixtures.join("policy-controller-clusterimagepolicy-v1beta1.allowlist.json"),
+        &[],
         &[bogus],
     )
     .expect_err("an unknown field passes");
@@ -540,7 +501,9 @@ fn wharf_run_writes_the_policy_for_the_identity_that_signed() {
     use crate::common::oci::{Layer, OciLayout};
     use crate::scan::{debian_db, debian_files, tar};
     require_registry!();
-    let Some(python) = venv_python("wharf_run_writes_the_policy") else {
+    let Some(python) =
+        crate::common::python_with("wharf_run_writes_the_policy", "check_jsonschema, yaml")
+    else {
         return;
     };
     let env = crate::sign::Env::start();
@@ -601,15 +564,17 @@ fn wharf_run_writes_the_policy_for_the_identity_that_signed() {
         "{text}"
     );
     let fixtures = repo_fixtures();
-    check_jsonschema(
+    crate::common::check_jsonschema(
         &python,
         &fixtures.join("policy-controller-trustroot-v1alpha1.allowlist.json"),
+        &[],
         &[docs[0].1.clone()],
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    check_jsonschema(
+    crate::common::check_jsonschema(
         &python,
         &fixtures.join("policy-controller-clusterimagepolicy-v1beta1.allowlist.json"),
+        &[],
         &[docs[1].1.clone()],
     )
     .unwrap_or_else(|e| panic!("{e}"));

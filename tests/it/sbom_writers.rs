@@ -213,30 +213,7 @@ fn inventory() -> Inventory {
     }
 }
 
-/// The venv's python with `module` importable, or `None` with the reason
-/// printed. `WHARF_PYTHON`, else `~/.cache/wharf-venv/bin/python`.
-pub(crate) fn python_with(test: &str, module: &str) -> Option<PathBuf> {
-    let python = match std::env::var_os("WHARF_PYTHON") {
-        Some(p) => PathBuf::from(p),
-        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-            .join(".cache/wharf-venv/bin/python"),
-    };
-    let ok = Command::new(&python)
-        .args(["-c", &format!("import {module}")])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if ok {
-        Some(python)
-    } else {
-        println!(
-            "skipping {test}: {} cannot import {module} (set WHARF_PYTHON to a venv with \
-             cyclonedx-python-lib[json-validation] and spdx-tools; .ci/run does)",
-            python.display()
-        );
-        None
-    }
-}
+pub(crate) use crate::common::python_with;
 
 pub(crate) const CYCLONEDX_CHECK: &str = "import sys
 from cyclonedx.schema import SchemaVersion

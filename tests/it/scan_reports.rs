@@ -113,32 +113,7 @@ fn write(dir: &Path, name: &str, value: &Value) -> PathBuf {
     path
 }
 
-/// `check-jsonschema --schemafile SCHEMA FILE...` (one run: the validator
-/// takes seconds to start): its output when it rejects any of them.
-pub(crate) fn check(
-    python: &Path,
-    schema: &Path,
-    extra: &[&str],
-    files: &[PathBuf],
-) -> Result<(), String> {
-    let out = Command::new(python)
-        .args(["-m", "check_jsonschema"])
-        .args(extra)
-        .arg("--schemafile")
-        .arg(schema)
-        .args(files)
-        .output()
-        .expect("run check-jsonschema");
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ))
-    }
-}
+pub(crate) use crate::common::check_jsonschema as check;
 
 fn parse(text: &str) -> Value {
     serde_json::from_str(text).expect("valid JSON")

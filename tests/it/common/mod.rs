@@ -401,3 +401,57 @@ pub fn sha256_digest(bytes: &[u8]) -> String {
     use sha2::Digest as _;
     format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
 }
+
+/// The venv's python (`WHARF_PYTHON`, else `~/.cache/wharf-venv/bin/python`)
+/// when it can `import {modules}` (one module, or several comma-separated),
+/// or `None` with the reason printed.
+pub fn python_with(test: &str, modules: &str) -> Option<PathBuf> {
+    let python = match std::env::var_os("WHARF_PYTHON") {
+        Some(p) => PathBuf::from(p),
+        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+            .join(".cache/wharf-venv/bin/python"),
+    };
+    let ok = Command::new(&python)
+        .args(["-c", &format!("import {modules}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        Some(python)
+    } else {
+        println!(
+            "skipping {test}: {} cannot import {modules} (set WHARF_PYTHON to the venv .ci/run \
+             makes, with the peer tools: cyclonedx-python-lib, spdx-tools, check-jsonschema, \
+             yamllint, zizmor)",
+            python.display()
+        );
+        None
+    }
+}
+
+/// `python -m check_jsonschema [EXTRA...] --schemafile SCHEMA FILE...`: the
+/// validator's output when it rejects any file.
+pub fn check_jsonschema(
+    python: &std::path::Path,
+    schema: &std::path::Path,
+    extra: &[&str],
+    files: &[PathBuf],
+) -> Result<(), String> {
+    let out = Command::new(python)
+        .args(["-m", "check_jsonschema"])
+        .args(extra)
+        .arg("--schemafile")
+        .arg(schema)
+        .args(files)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run check-jsonschema");
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
