@@ -14,13 +14,14 @@
 //! - `scripts/release-checksums.sh`, which writes the action's checksum
 //!   table at release, on fake release assets.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::sbom_writers::python_with;
@@ -450,15 +451,76 @@ fn entries(table: &Path) -> Vec<String> {
 // Static checks
 
 /// The workflows in examples/github/.
+/// The workflows the repository ships: the examples, and wharf's own
+/// (`.github/workflows/`, the release).
 fn example_workflows() -> Vec<PathBuf> {
-    let mut examples: Vec<PathBuf> = std::fs::read_dir(repo().join("examples/github"))
-        .expect("examples/github")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yml" || e == "yaml"))
-        .collect();
+    let mut examples = Vec::new();
+    for dir in ["examples/github", ".github/workflows"] {
+        let found: Vec<PathBuf> = std::fs::read_dir(repo().join(dir))
+            .unwrap_or_else(|e| panic!("{dir}: {e}"))
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "yml" || e == "yaml"))
+            .collect();
+        assert!(!found.is_empty(), "{dir} holds a workflow");
+        examples.extend(found);
+    }
     examples.sort();
-    assert!(!examples.is_empty(), "examples/github holds a workflow");
     examples
+}
+
+/// The release workflow builds exactly the assets action.yml installs and
+/// scripts/release-checksums.sh tabulates: the same targets, the same
+/// names, a sha256 sidecar each.
+#[test]
+fn the_release_workflow_builds_what_the_action_installs() {
+    let text =
+        std::fs::read_to_string(repo().join(".github/workflows/release.yml")).expect("release.yml");
+    let workflow: Value = serde_yaml::from_str(&text).expect("YAML");
+    let built: BTreeSet<String> = workflow["jobs"]["build"]["strategy"]["matrix"]["include"]
+        .as_array()
+        .expect("a build matrix")
+        .iter()
+        .map(|m| m["target"].as_str().expect("target").to_string())
+        .collect();
+    let action = std::fs::read_to_string(repo().join("action.yml")).expect("action.yml");
+    let installed: BTreeSet<String> = action
+        .lines()
+        .filter_map(|l| l.split_once(") target=").map(|(_, t)| t))
+        .map(|t| t.trim_end_matches(" ;;").trim().to_string())
+        .collect();
+    assert_eq!(
+        built, installed,
+        "release.yml's targets are not action.yml's"
+    );
+    let script = std::fs::read_to_string(repo().join("scripts/release-checksums.sh"))
+        .expect("release-checksums.sh");
+    let listed: BTreeSet<String> = script
+        .lines()
+        .find_map(|l| l.strip_prefix("targets=("))
+        .expect("the script's targets")
+        .trim_end_matches(')')
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(built, listed, "release.yml's targets are not the script's");
+    let script = workflow["jobs"]["build"]["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter_map(|s| s["run"].as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    for needle in [
+        r#"name="wharf-$TAG-$TARGET""#,
+        r#"cp "target/$TARGET/release/wharf" "dist/$name/wharf""#,
+        r#"tar -C dist -czf "dist/$name.tar.gz" "$name""#,
+        r#">"$name.tar.gz.sha256""#,
+    ] {
+        assert!(
+            script.contains(needle),
+            "release.yml no longer has {needle}"
+        );
+    }
 }
 
 #[test]
