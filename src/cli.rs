@@ -289,6 +289,11 @@ pub struct SigningArgs {
     /// itself (`sign.generate-key`). Not a flag.
     #[arg(skip)]
     pub no_passphrase: bool,
+    /// The name an `oci:` layout's statements give their subject (`wharf
+    /// run`: `image_name`, the repository it will be pushed to); default
+    /// `oci:DIR`. Not a flag.
+    #[arg(skip)]
+    pub subject_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -403,6 +403,7 @@ impl Pipeline<'_> {
                 sign.key.clone()
             },
             no_passphrase: sign.generate_key,
+            subject_name: self.config.image_name.clone(),
             tlog_upload: sign.tlog_upload,
             timestamp: sign.timestamp,
             bundle_format: match sign.bundle_format.as_str() {

@@ -32,6 +32,8 @@ pub struct Session {
     pub signed_by: String,
     /// The check that recognises this signer's signatures (idempotency).
     pub expected: Expected,
+    /// A layout image's subject name in statements (`SigningArgs::subject_name`).
+    subject_name: Option<String>,
 }
 
 /// The image being signed, resolved once.
@@ -172,6 +174,7 @@ impl Session {
             trust,
             signed_by,
             expected,
+            subject_name: args.subject_name.clone(),
         })
     }
 
@@ -202,7 +205,7 @@ impl Session {
                 Store::Registry { repo, .. } => {
                     format!("{}/{}", repo.registry(), repo.repository())
                 }
-                Store::Layout(_) => name,
+                Store::Layout(_) => self.subject_name.clone().unwrap_or(name),
             },
             digest,
         })

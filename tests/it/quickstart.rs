@@ -122,6 +122,52 @@ fn the_quickstart_runs_the_whole_pipeline_offline_and_writes_only_its_output_dir
         assert!(after.contains_key(made), "{made} was not written");
     }
 
+    // The statements name the image as it will be pushed (image_name),
+    // not the local copy's path.
+    let copy = dir.join("wharf-out/image");
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(copy.join("index.json")).expect("index.json"))
+            .expect("JSON");
+    let blob = |digest: &str| {
+        std::fs::read(
+            copy.join("blobs/sha256")
+                .join(digest.trim_start_matches("sha256:")),
+        )
+        .expect("blob")
+    };
+    let referrers: Vec<&Value> = index["manifests"]
+        .as_array()
+        .expect("manifests")
+        .iter()
+        .filter(|m| m["artifactType"].is_string())
+        .collect();
+    assert_eq!(
+        referrers.len(),
+        3,
+        "a signature and two attestations: {index}"
+    );
+    for referrer in referrers {
+        let manifest: Value =
+            serde_json::from_slice(&blob(referrer["digest"].as_str().expect("digest")))
+                .expect("manifest JSON");
+        assert_eq!(manifest["subject"]["digest"], digest.as_str());
+        let bundle: Value = serde_json::from_slice(&blob(
+            manifest["layers"][0]["digest"].as_str().expect("layer"),
+        ))
+        .expect("bundle JSON");
+        use base64::Engine as _;
+        let statement: Value = serde_json::from_slice(
+            &base64::engine::general_purpose::STANDARD
+                .decode(bundle["dsseEnvelope"]["payload"].as_str().expect("payload"))
+                .expect("base64"),
+        )
+        .expect("statement");
+        assert_eq!(
+            statement["subject"][0]["name"], "registry.example.com/shop/api",
+            "{statement}"
+        );
+    }
+
     // The signed copy verifies as admission would check it: the key, no log.
     let signed = format!("oci:{}:1.4.2", dir.join("wharf-out/image").display());
     let public = dir.join("wharf-out/cosign.pub");
