@@ -384,14 +384,7 @@ fn identity_flags(expected: &Expected) -> Vec<String> {
     let q = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
     let flag = |base: &str, m: &Matcher| match m {
         Matcher::Exact(e) => format!("--{base} {}", q(e)),
-        Matcher::Regex(r) => {
-            let s = r.as_str();
-            let inner = s
-                .strip_prefix("^(?:")
-                .and_then(|s| s.strip_suffix(")$"))
-                .unwrap_or(s);
-            format!("--{base}-regexp {}", q(inner))
-        }
+        Matcher::Regex(_) => format!("--{base}-regexp {}", q(m.given())),
     };
     match expected {
         Expected::Identity { identity, issuer } => vec![

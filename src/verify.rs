@@ -61,20 +61,27 @@ impl Matcher {
             Matcher::Regex(r) => r.is_match(value),
         }
     }
+
+    /// The value or pattern as the user gave it (a regex without the
+    /// anchors wharf added).
+    pub fn given(&self) -> &str {
+        match self {
+            Matcher::Exact(e) => e,
+            Matcher::Regex(r) => {
+                let s = r.as_str();
+                s.strip_prefix("^(?:")
+                    .and_then(|s| s.strip_suffix(")$"))
+                    .unwrap_or(s)
+            }
+        }
+    }
 }
 
 impl std::fmt::Display for Matcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Matcher::Exact(e) => f.write_str(e),
-            Matcher::Regex(r) => {
-                let s = r.as_str();
-                let inner = s
-                    .strip_prefix("^(?:")
-                    .and_then(|s| s.strip_suffix(")$"))
-                    .unwrap_or(s);
-                write!(f, "/{inner}/")
-            }
+            Matcher::Regex(_) => write!(f, "/{}/", self.given()),
         }
     }
 }

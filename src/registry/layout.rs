@@ -24,6 +24,11 @@ pub struct LayoutRef {
 }
 
 impl LayoutRef {
+    /// `oci:DIR`: the layout without tag or digest.
+    pub fn name(&self) -> String {
+        format!("oci:{}", self.dir.display())
+    }
+
     /// Parses the text after `oci:`. The tag is what follows the last ':'
     /// when that part has no '/', so `oci:./out:v1` is DIR `./out`, TAG `v1`.
     pub fn parse(text: &str) -> Result<LayoutRef, RegistryError> {
@@ -245,9 +250,7 @@ pub fn write_blob(dir: &Path, bytes: &[u8]) -> Result<String, String> {
 /// of one layout are not serialised: two at once can lose an entry.
 pub fn add_to_index(dir: &Path, descriptor: &super::oci::Descriptor) -> Result<(), String> {
     let path = dir.join("index.json");
-    let bytes = read_limited(&path)?;
-    let mut index: super::oci::Index = serde_json::from_slice(&bytes)
-        .map_err(|e| format!("{} is not an OCI index: {e}", path.display()))?;
+    let mut index = read_index(&path)?;
     if index
         .manifests
         .iter()
@@ -263,14 +266,18 @@ pub fn add_to_index(dir: &Path, descriptor: &super::oci::Descriptor) -> Result<(
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
+/// A layout's `index.json`, every field kept (for rewriting it).
+fn read_index(path: &Path) -> Result<super::oci::Index, String> {
+    let bytes = read_limited(path)?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| format!("{} is not an OCI index: {e}", path.display()))
+}
+
 /// The `index.json` entries whose manifest names `subject` as its subject:
 /// the layout's referrers of it. Entries whose manifest is missing or not
 /// a manifest are passed over.
 pub fn referrers(dir: &Path, subject: &str) -> Result<Vec<super::oci::Descriptor>, String> {
-    let path = dir.join("index.json");
-    let bytes = read_limited(&path)?;
-    let index: super::oci::Index = serde_json::from_slice(&bytes)
-        .map_err(|e| format!("{} is not an OCI index: {e}", path.display()))?;
+    let index = read_index(&dir.join("index.json"))?;
     let mut found = Vec::new();
     for entry in index.manifests {
         if entry.digest == subject || check_digest(&entry.digest).is_err() {

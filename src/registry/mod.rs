@@ -36,7 +36,7 @@ impl ImageRef {
     pub fn name(&self) -> String {
         match self {
             ImageRef::Registry(r) => r.name().to_string(),
-            ImageRef::Layout(l) => format!("oci:{}", l.dir.display()),
+            ImageRef::Layout(l) => l.name(),
         }
     }
 
@@ -54,7 +54,7 @@ impl std::fmt::Display for ImageRef {
         match self {
             ImageRef::Registry(r) => write!(f, "{r}"),
             ImageRef::Layout(l) => {
-                write!(f, "oci:{}", l.dir.display())?;
+                f.write_str(&l.name())?;
                 if let Some(tag) = &l.tag {
                     write!(f, ":{tag}")?;
                 }

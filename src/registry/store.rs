@@ -43,7 +43,7 @@ impl<'a> Store<'a> {
     pub fn name(&self) -> String {
         match self {
             Store::Registry { repo, .. } => repo.name().to_string(),
-            Store::Layout(l) => format!("oci:{}", l.dir.display()),
+            Store::Layout(l) => l.name(),
         }
     }
 

@@ -67,7 +67,7 @@ pub async fn inventory(
             format!("{}/{}", r.registry(), r.repository()),
             r.tag().map(str::to_string),
         ),
-        ImageRef::Layout(l) => (format!("oci:{}", l.dir.display()), l.tag.clone()),
+        ImageRef::Layout(l) => (l.name(), l.tag.clone()),
     };
     let subject = model::Subject {
         name,

@@ -498,27 +498,14 @@ fn bad_input_exits_2_saying_what_to_do_and_output_goes_to_the_file() {
 /// attestations the run made and the vuln gate — schema-valid.
 #[test]
 fn wharf_run_writes_the_policy_for_the_identity_that_signed() {
-    use crate::common::oci::{Layer, OciLayout};
-    use crate::scan::{debian_db, debian_files, tar};
     require_registry!();
     let Some(python) =
         crate::common::python_with("wharf_run_writes_the_policy", "check_jsonschema, yaml")
     else {
         return;
     };
-    let env = crate::sign::Env::start();
-    let work = tempfile::tempdir().expect("work dir");
+    let crate::run::Setup { env, work, db, .. } = crate::run::setup();
     let dir = work.path();
-    let mut oci = OciLayout::new(&dir.join("layout"));
-    oci.add_image_with(
-        "v1",
-        "linux",
-        "amd64",
-        "vuln",
-        &[Layer::gzip(&tar(&debian_files()))],
-    );
-    oci.push("v1", &env.registry, "vuln", "1.0");
-    let db = debian_db(dir);
     let repo = env.image("vuln");
     std::fs::write(
         dir.join("wharf.yaml"),

@@ -29,14 +29,14 @@ fn push_vulnerable(env: &Env, dir: &Path) -> String {
 
 /// A registry and testbed with the vulnerable image pushed, a work
 /// directory, and the OSV records that match it.
-struct Setup {
-    env: Env,
-    work: tempfile::TempDir,
-    digest: String,
-    db: std::path::PathBuf,
+pub(crate) struct Setup {
+    pub(crate) env: Env,
+    pub(crate) work: tempfile::TempDir,
+    pub(crate) digest: String,
+    pub(crate) db: std::path::PathBuf,
 }
 
-fn setup() -> Setup {
+pub(crate) fn setup() -> Setup {
     let env = Env::start();
     let work = tempfile::tempdir().expect("work dir");
     let digest = push_vulnerable(&env, work.path());
@@ -52,8 +52,16 @@ fn setup() -> Setup {
 /// `wharf run` inside a simulated GitHub Actions job, in `dir`; the job's
 /// output and summary files are `dir/github-output` and `dir/github-summary`.
 fn run_in(env: &Env, dir: &Path, args: &[&str]) -> Output {
+    run_in_with(env, dir, &[], args)
+}
+
+/// [`run_in`], with `vars` set too.
+fn run_in_with(env: &Env, dir: &Path, vars: &[(&str, &str)], args: &[&str]) -> Output {
     let mut cmd = env.wharf();
     for (k, v) in env.testbed.github_env() {
+        cmd.env(k, v);
+    }
+    for (k, v) in vars {
         cmd.env(k, v);
     }
     cmd.env("GITHUB_OUTPUT", dir.join("github-output"))
@@ -487,20 +495,13 @@ fn github_attestations_are_stored_through_the_api_as_well_as_in_the_registry() {
     )
     .expect("wharf.yaml");
     let run = |fake: &crate::common::github::FakeGitHub, token: Option<&str>| {
-        let mut cmd = env.wharf();
-        for (k, v) in env.testbed.github_env() {
-            cmd.env(k, v);
-        }
-        cmd.env("GITHUB_OUTPUT", dir.join("github-output"))
-            .env("GITHUB_STEP_SUMMARY", dir.join("github-summary"))
-            .env("GITHUB_REPOSITORY", "acme/app")
-            .env("GITHUB_API_URL", fake.url());
-        if let Some(token) = token {
-            cmd.env("GITHUB_TOKEN", token);
-        }
-        cmd.current_dir(dir)
-            .args(["run", "--github-attestations"])
-            .run()
+        let url = fake.url();
+        let mut vars = vec![
+            ("GITHUB_REPOSITORY", "acme/app"),
+            ("GITHUB_API_URL", url.as_str()),
+        ];
+        vars.extend(token.map(|t| ("GITHUB_TOKEN", t)));
+        run_in_with(&env, dir, &vars, &["--github-attestations"])
     };
 
     // Without a token nothing is signed: the run stops before it starts.
