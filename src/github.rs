@@ -248,19 +248,19 @@ impl Api {
                 ))
             }
         };
-        let mut api = Api::connect(repo, &root, &token)?;
-        api.purpose = purpose;
-        Ok(api)
+        Api::connect_for(repo, &root, &token, purpose)
     }
 
     /// A client for `repo` at the API root `api_url` with `token`, without
     /// looking at the environment ([`Api::new`] reads both from it).
     pub fn connect(repo: Repo, api_url: &str, token: &str) -> Result<Api> {
+        Api::connect_for(repo, api_url, token, Purpose::PullRequest)
+    }
+
+    fn connect_for(repo: Repo, api_url: &str, token: &str, purpose: Purpose) -> Result<Api> {
         let token = token.trim();
         if token.is_empty() {
-            return Err(Error::Usage(
-                Purpose::PullRequest.missing_token().to_string(),
-            ));
+            return Err(Error::Usage(purpose.missing_token().to_string()));
         }
         // octocrab turns the token into a header value with `unwrap()`.
         if !token.bytes().all(|b| b.is_ascii_graphic()) {
@@ -283,7 +283,7 @@ impl Api {
             })?;
         Ok(Api {
             repo,
-            purpose: Purpose::PullRequest,
+            purpose,
             root,
             token: token.to_string(),
             read: Mutex::new(HashMap::new()),
