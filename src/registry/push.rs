@@ -24,6 +24,22 @@ use crate::reference::Reference;
 const MANIFEST_MAX: usize = 4 << 20;
 /// How many read-merge-write rounds an index update gets before giving up.
 const INDEX_ROUNDS: u32 = 8;
+/// Attempts of a manifest upload the registry refuses for a blob it does
+/// not (yet) see, and the wait before the second (growing linearly).
+const BLOB_UNKNOWN_ATTEMPTS: u32 = 4;
+const BLOB_UNKNOWN_WAIT: Duration = Duration::from_millis(150);
+
+/// The registry refused a manifest because a blob it names is unknown.
+fn blob_unknown(e: &RegistryError) -> bool {
+    matches!(e, RegistryError::Status { status: 400, detail, .. } if detail.contains("BLOB_UNKNOWN"))
+}
+
+fn status_detail(e: &RegistryError) -> &str {
+    match e {
+        RegistryError::Status { detail, .. } => detail,
+        _ => "",
+    }
+}
 
 /// A manifest read back: its exact bytes, media type and digest.
 #[derive(Debug, Clone)]
@@ -211,7 +227,36 @@ impl RegistryClient {
             body: Some((bytes, media_type)),
             push: true,
         };
-        let resp = self.call(repo, &call).await?;
+        // A registry may briefly not see a blob it has just stored: Debian's
+        // (distribution's filesystem driver) rewrites a repository's blob
+        // link in place, so a second uploader of the same blob leaves it empty
+        // for a moment, and a manifest checked then is refused as
+        // MANIFEST_BLOB_UNKNOWN. Eventually consistent storage does the same.
+        // Such a refusal is retried a few times; a blob really missing still
+        // fails, with the registry's words.
+        let mut attempt = 1;
+        let resp = loop {
+            match self.call(repo, &call).await {
+                Err(e) if attempt < BLOB_UNKNOWN_ATTEMPTS && blob_unknown(&e) => {
+                    tokio::time::sleep(BLOB_UNKNOWN_WAIT * attempt).await;
+                    attempt += 1;
+                }
+                Err(e) if blob_unknown(&e) => {
+                    return Err(RegistryError::Status {
+                        what: what.clone(),
+                        registry: repo.registry().to_string(),
+                        status: 400,
+                        detail: format!(
+                            "{}. It still lacks a blob this manifest refers to after {attempt} \
+                             attempts; push the blobs first (a registry that garbage-collects \
+                             may have removed an unreferenced one) and try again",
+                            status_detail(&e)
+                        ),
+                    })
+                }
+                other => break other?,
+            }
+        };
         if let Some(got) = header_digest(resp.headers(), repo.registry(), &what)? {
             if got != digest {
                 return Err(mismatch(

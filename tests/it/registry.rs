@@ -2,7 +2,8 @@
 //! distribution 2.8, which has no referrers API): blobs, manifests with a
 //! `subject`, and the `sha256-<hex>` fallback index that referrers go to —
 //! with its descriptors' artifactType and annotations, idempotent, and
-//! keeping both entries when two writers race.
+//! keeping both entries when two writers race; manifests whose blobs another
+//! uploader is storing at the same moment still go in.
 
 use std::collections::BTreeMap;
 
@@ -211,4 +212,62 @@ fn two_writers_racing_on_the_fallback_index_keep_both_entries() {
         }
         assert_eq!(got.len(), all.len(), "no duplicates: {got:?}");
     });
+}
+
+#[test]
+fn uploaders_of_one_blob_at_once_all_get_their_manifests_in() {
+    require_registry!();
+    let registry = Registry::start();
+    let images = Images::push(&registry);
+    let repo = Reference::parse(&format!("{}/app:1.0", registry.host())).expect("ref");
+    let subject = Descriptor::new(
+        OCI_MANIFEST,
+        &images.app.digest,
+        images.app.manifest.len() as u64,
+    );
+    // Every referrer shares the empty config blob, and each round's writers
+    // share a layer too: the registry rewrites the repository's link to a
+    // blob on every upload of it, which once made a manifest checked at that
+    // moment fail as MANIFEST_BLOB_UNKNOWN (two `wharf sign` runs at once).
+    runtime().block_on(async {
+        let clients: Vec<RegistryClient> = (0..6).map(|_| client(&registry)).collect();
+        for round in 0..6 {
+            let content = format!("shared layer {round}");
+            let pushes = clients
+                .iter()
+                .map(|c| push_referrer(c, &repo, &subject, &content));
+            let pushed = futures_util::future::join_all(pushes).await;
+            assert!(pushed.iter().all(|d| d.digest == pushed[0].digest));
+        }
+    });
+}
+
+#[test]
+fn a_manifest_naming_a_missing_blob_fails_clearly() {
+    require_registry!();
+    let registry = Registry::start();
+    let client = client(&registry);
+    let repo = Reference::parse(&format!("{}/lost:1", registry.host())).expect("ref");
+    let missing = wharf::registry::oci::sha256_hex_digest(b"never pushed");
+    let manifest = Manifest {
+        schema_version: 2,
+        media_type: Some(OCI_MANIFEST.into()),
+        artifact_type: Some(BUNDLE_TYPE.into()),
+        config: Descriptor::empty_config(),
+        layers: vec![Descriptor::new(BUNDLE_TYPE, &missing, 12)],
+        subject: None,
+        annotations: BTreeMap::new(),
+        extra: Default::default(),
+    };
+    let bytes = serde_json::to_vec(&manifest).expect("manifest json");
+    let err = runtime()
+        .block_on(client.push_manifest(&repo, "1", OCI_MANIFEST, Bytes::from(bytes)))
+        .expect_err("the registry has neither blob");
+    let msg = err.to_string();
+    assert!(msg.starts_with("lost:1: registry "), "{msg}");
+    assert!(msg.contains("BLOB_UNKNOWN"), "the registry's words: {msg}");
+    assert!(
+        msg.contains("after 4 attempts; push the blobs first"),
+        "{msg}"
+    );
 }
