@@ -1,5 +1,6 @@
 //! File writes that never leave a half-written file: write a temporary file
-//! beside the target, flush it to disk, then rename it over the target.
+//! beside the target, flush it to disk, then rename it over the target. And
+//! the lock that serialises writers of a shared directory.
 
 use std::io::Write;
 use std::path::Path;
@@ -129,6 +130,39 @@ pub fn read_bounded(path: &Path, max: u64, what: &str) -> crate::Result<Vec<u8>>
         ));
     }
     Ok(bytes)
+}
+
+/// Takes an exclusive lock on `path` (created when `create`), waiting for
+/// another holder and saying so on stderr, naming `what` is locked. The lock
+/// lasts until the returned file is dropped; `None` on a file system
+/// without locks (some network mounts), where writers go unserialised.
+/// An error does not name `path`: the caller does.
+pub fn lock(path: &Path, create: bool, what: &str) -> Result<Option<std::fs::File>, String> {
+    let file = if create {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+    } else {
+        std::fs::File::open(path)
+    }
+    .map_err(|e| format!("cannot open it to lock {what}: {e}"))?;
+    let held = match file.try_lock() {
+        Ok(()) => return Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            crate::report::info(&format!(
+                "waiting for another wharf process to finish with {what} ..."
+            ));
+            file.lock()
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
+    };
+    match held {
+        Ok(()) => Ok(Some(file)),
+        Err(e) if e.kind() == std::io::ErrorKind::Unsupported => Ok(None),
+        Err(e) => Err(format!("cannot lock {what}: {e}")),
+    }
 }
 
 #[cfg(test)]

@@ -247,8 +247,14 @@ pub fn write_blob(dir: &Path, bytes: &[u8]) -> Result<String, String> {
 
 /// Lists `descriptor` in the layout's `index.json` (once), keeping every
 /// entry and field already there; the file is replaced atomically. Writers
-/// of one layout are not serialised: two at once can lose an entry.
+/// are serialised by an exclusive lock on the layout's `oci-layout` file
+/// (never replaced, unlike `index.json`), so two signers of one layout at
+/// once both keep their entries. Tools that do not take the lock (umoci,
+/// skopeo) are not held off.
 pub fn add_to_index(dir: &Path, descriptor: &super::oci::Descriptor) -> Result<(), String> {
+    let lock_path = dir.join("oci-layout");
+    let _lock = crate::fsutil::lock(&lock_path, false, "the layout")
+        .map_err(|e| format!("{}: {e}", lock_path.display()))?;
     let path = dir.join("index.json");
     let mut index = read_index(&path)?;
     if index
@@ -421,6 +427,30 @@ mod tests {
         );
         std::fs::write(dir.join("index.json"), top).unwrap();
         (tmp, idx, amd, arm)
+    }
+
+    #[test]
+    fn writers_of_one_index_at_once_keep_every_entry() {
+        let (tmp, ..) = layout();
+        let dir = tmp.path();
+        let before = read_index(&dir.join("index.json")).unwrap().manifests.len();
+        std::thread::scope(|scope| {
+            for writer in 0..4 {
+                scope.spawn(move || {
+                    for n in 0..25 {
+                        let digest = sha256_digest(format!("{writer}/{n}").as_bytes());
+                        let d = super::super::oci::Descriptor::new(
+                            "application/vnd.oci.image.manifest.v1+json",
+                            &digest,
+                            1,
+                        );
+                        add_to_index(dir, &d).unwrap();
+                    }
+                });
+            }
+        });
+        let after = read_index(&dir.join("index.json")).unwrap().manifests.len();
+        assert_eq!(after, before + 100);
     }
 
     #[test]

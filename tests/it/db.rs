@@ -387,6 +387,68 @@ fn an_import_failing_halfway_leaves_the_old_cache() {
 }
 
 #[test]
+fn imports_running_at_once_keep_every_record() {
+    // Parallel jobs on one runner share the cache; each imports its own
+    // records. An import that read the live generation before another
+    // swapped in its own would drop that one's records, or remove the
+    // generation the other was about to make live.
+    let cache = tempfile::tempdir().unwrap();
+    let sources: Vec<tempfile::TempDir> = (0..4)
+        .map(|job| {
+            let dir = tempfile::tempdir().unwrap();
+            for i in 0..2000 {
+                std::fs::write(
+                    dir.path().join(format!("J{job}-{i}.json")),
+                    record(
+                        &format!("J{job}-{i}"),
+                        "2024-01-01T00:00:00Z",
+                        "Go",
+                        &format!("example.com/job{job}"),
+                    ),
+                )
+                .unwrap();
+            }
+            dir
+        })
+        .collect();
+    let outs: Vec<_> = std::thread::scope(|scope| {
+        let jobs: Vec<_> = sources
+            .iter()
+            .map(|dir| {
+                let cache = cache.path();
+                scope.spawn(move || {
+                    wharf()
+                        .env("WHARF_CACHE_DIR", cache)
+                        .args(["db", "import"])
+                        .arg(dir.path())
+                        .run()
+                })
+            })
+            .collect();
+        jobs.into_iter().map(|j| j.join().unwrap()).collect()
+    });
+    for out in &outs {
+        assert_eq!(out.code, Some(0), "{out:?}");
+    }
+    let status = status_json(cache.path(), None);
+    assert_eq!(counts(&status).get("Go"), Some(&8000), "{status}");
+    let generations = std::fs::read_dir(cache.path().join("osv"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("gen-")
+        })
+        .count();
+    assert_eq!(
+        generations, 2,
+        "the live generation and the one it replaced"
+    );
+}
+
+#[test]
 fn the_cache_is_where_wharf_cache_dir_then_xdg_then_home_say() {
     let data = tempfile::tempdir().unwrap();
     std::fs::write(

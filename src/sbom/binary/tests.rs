@@ -32,7 +32,7 @@ fn put(buf: &mut Vec<u8>, value: u64, size: usize, big: bool) {
 }
 
 fn pad16(buf: &mut Vec<u8>) {
-    while buf.len() % 16 != 0 {
+    while !buf.len().is_multiple_of(16) {
         buf.push(0);
     }
 }

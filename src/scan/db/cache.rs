@@ -22,8 +22,11 @@
 //! The previous generation is kept until the next import, so a scan that read
 //! `CURRENT` just before a swap still finds its files.
 //!
-//! Imports are not locked against each other: run one at a time (the last to
-//! finish wins; neither leaves a damaged cache).
+//! Imports take turns: each holds an exclusive lock on `osv/LOCK` from
+//! reading the live generation to removing stale ones, so two imports at
+//! once (parallel jobs on one runner sharing a cache) both keep their
+//! records, and neither removes the generation the other is about to make
+//! live. Scans take no lock.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -220,6 +223,9 @@ pub fn import(paths: &[PathBuf], root: &Path) -> Result<ImportSummary> {
             ),
         )
     })?;
+    let lock_path = osv.join("LOCK");
+    let _lock =
+        fsutil::lock(&lock_path, true, "the OSV cache").map_err(|e| Error::file(&lock_path, e))?;
     let previous = open(root)?;
     let now = jiff::Timestamp::now();
 
