@@ -147,7 +147,8 @@ pub struct LintArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Also check this built image (REG/REPO:TAG, …@sha256:HEX, oci:DIR[:TAG]):
-    /// every dynamically linked executable's ELF interpreter must be in it
+    /// every dynamically linked executable's ELF loader, every script's #!
+    /// interpreter (and `env`'s program, on the image's PATH) must be in it
     #[arg(long, value_name = "IMAGE")]
     pub image: Option<String>,
     /// From a multi-platform --image, check this platform (default linux/amd64)

@@ -62,6 +62,8 @@ pub struct ImageInfo {
     pub layers: Vec<LayerInfo>,
     /// The config's `rootfs.diff_ids`: digests of the uncompressed layers.
     pub diff_ids: Vec<String>,
+    /// The `PATH` the config's `Env` sets, if it sets one.
+    pub path: Option<String>,
 }
 
 /// The platform read when none is asked for.
@@ -294,6 +296,15 @@ struct ConfigDoc {
     variant: Option<String>,
     #[serde(default)]
     rootfs: RootFs,
+    /// The run config (`null` in some images).
+    #[serde(default)]
+    config: Option<RunConfig>,
+}
+
+#[derive(Deserialize, Default)]
+struct RunConfig {
+    #[serde(rename = "Env", default)]
+    env: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -411,6 +422,13 @@ pub async fn inspect(
         platform: have.to_string(),
         layers,
         diff_ids: config.rootfs.diff_ids,
+        path: config
+            .config
+            .and_then(|c| c.env)
+            .unwrap_or_default()
+            .into_iter()
+            .rev()
+            .find_map(|e| e.strip_prefix("PATH=").map(str::to_string)),
         name,
     })
 }

@@ -1,10 +1,17 @@
-//! `wharf lint --image`: the definitive form of the static-base check. A
-//! dynamically linked ELF executable names its loader in `PT_INTERP`
-//! (`/lib64/ld-linux-x86-64.so.2`, `/lib/ld-musl-x86_64.so.1`); if the image
-//! does not have that path, the kernel cannot start the binary and the
-//! container dies with a baffling "no such file or directory". The layers
-//! stream past once (digest-checked, never unpacked); only the interpreter
-//! path of each executable is kept.
+//! `wharf lint --image`: the definitive form of the static-base check. An
+//! executable the kernel starts needs something else in the image first:
+//!
+//! - a dynamically linked ELF file names its loader in `PT_INTERP`
+//!   (`/lib64/ld-linux-x86-64.so.2`, `/lib/ld-musl-x86_64.so.1`);
+//! - a script names its interpreter on its `#!` line (`/bin/sh`), and
+//!   `#!/usr/bin/env NAME` also needs `NAME` in a directory on the `PATH`
+//!   the image config sets.
+//!
+//! If the image lacks it, the container dies with a baffling "no such file or
+//! directory" (an entrypoint script with `#!/bin/sh` copied onto distroless
+//! is the classic; a `#!/bin/sh` line ending in a carriage return is the
+//! other). The layers stream past once (digest-checked, never unpacked);
+//! only what each executable needs is kept.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,23 +21,44 @@ use crate::registry::{ImageRef, Platform, RegistryClient};
 use crate::sbom::binary::elf::Elf;
 use crate::Result;
 
-/// Smaller files cannot hold an ELF header and one program header.
-const MIN_SIZE: u64 = 64 + 56;
+/// Smaller files cannot hold `#!/x`.
+const MIN_SIZE: u64 = 4;
 /// Larger files are not read (the whole file is in memory while read).
 const MAX_SIZE: u64 = 256 << 20;
+/// How much of a `#!` line the kernel reads (`BINPRM_BUF_SIZE`, Linux 5.1+).
+const SHEBANG_MAX: usize = 256;
+/// The `PATH` a container gets when its image config sets none (Docker's
+/// and containerd's default).
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// Keeps the `PT_INTERP` path of each executable ELF file.
-pub(crate) struct Interpreters;
+/// What an executable needs from the image to start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Needs {
+    /// An ELF file's loader (`PT_INTERP`).
+    Loader(String),
+    /// A script's `#!` interpreter; for `#!/usr/bin/env NAME`, also `NAME`.
+    Script {
+        interpreter: String,
+        program: Option<String>,
+    },
+}
 
-impl Collector for Interpreters {
-    type Item = String;
+/// Keeps what each executable file needs.
+pub(crate) struct Launchers;
+
+impl Collector for Launchers {
+    type Item = Needs;
 
     fn wants(&self, file: &FileMeta<'_>) -> bool {
         file.mode & 0o111 != 0 && (MIN_SIZE..=MAX_SIZE).contains(&file.size)
     }
 
-    fn collect(&self, _: &FileMeta<'_>, contents: &[u8]) -> Option<String> {
-        interpreter(contents)
+    fn collect(&self, _: &FileMeta<'_>, contents: &[u8]) -> Option<Needs> {
+        if contents.starts_with(b"#!") {
+            shebang(contents)
+        } else {
+            interpreter(contents).map(Needs::Loader)
+        }
     }
 }
 
@@ -39,10 +67,61 @@ pub fn interpreter(contents: &[u8]) -> Option<String> {
     Elf::parse(contents)?.interpreter().map(str::to_string)
 }
 
-/// An interpreter the image lacks, and the executables that need it.
+/// What a script's `#!` line asks for, read as Linux reads it: the first
+/// line (at most 256 bytes), spaces and tabs around it trimmed (a carriage
+/// return is not: it stays part of the name, as it does for the kernel),
+/// the interpreter up to the first space or tab, the rest one argument.
+/// A relative interpreter (resolved against the working directory) is not
+/// checked.
+pub fn shebang(contents: &[u8]) -> Option<Needs> {
+    let rest = contents.strip_prefix(b"#!")?;
+    let rest = &rest[..rest.len().min(SHEBANG_MAX - 2)];
+    let line = rest.split(|&b| b == b'\n').next()?;
+    let line = std::str::from_utf8(line).ok()?;
+    let line = line.trim_matches([' ', '\t']);
+    let (interpreter, argument) = match line.find([' ', '\t']) {
+        Some(at) => (&line[..at], line[at..].trim_matches([' ', '\t'])),
+        None => (line, ""),
+    };
+    if !interpreter.starts_with('/') {
+        return None;
+    }
+    let program = if interpreter.rsplit('/').next() == Some("env") {
+        // `env [-S] [-i] [NAME=VALUE]... PROGRAM`: the first word that is
+        // neither an option nor an assignment. A path is checked as one.
+        argument
+            .split([' ', '\t'])
+            .find(|w| !w.is_empty() && !w.starts_with('-') && !w.contains('='))
+            .map(str::to_string)
+    } else {
+        None
+    };
+    Some(Needs::Script {
+        interpreter: interpreter.to_string(),
+        program,
+    })
+}
+
+/// What the image lacks.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Lacking {
+    /// The loader ELF executables name.
+    Loader(String),
+    /// The interpreter scripts name on their `#!` line.
+    Interpreter(String),
+    /// The program `#!/usr/bin/env` scripts run, on none of `path`'s
+    /// directories.
+    Program {
+        name: String,
+        env: String,
+        path: String,
+    },
+}
+
+/// Something the image lacks, and the executables that need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Missing {
-    pub interpreter: String,
+    pub lacking: Lacking,
     /// Paths of the executables, in path order.
     pub executables: Vec<String>,
 }
@@ -54,12 +133,14 @@ pub struct Checked {
     pub name: String,
     /// How many dynamically linked executables it holds.
     pub dynamic: usize,
+    /// How many executable scripts with an absolute `#!` interpreter.
+    pub scripts: usize,
     pub missing: Vec<Missing>,
     /// Layer notes (paths clamped, files over the size limit), for warnings.
     pub notes: Vec<String>,
 }
 
-/// Reads `image` and checks every executable's interpreter.
+/// Reads `image` and checks what every executable needs.
 pub fn check(
     client: &RegistryClient,
     image: &ImageRef,
@@ -71,10 +152,10 @@ pub fn check(
         client,
         image,
         platform,
-        Arc::new(Interpreters),
+        Arc::new(Launchers),
         &limits,
     ))?;
-    let mut checked = missing(&squashed);
+    let mut checked = missing(&squashed, info.path.as_deref().unwrap_or(DEFAULT_PATH));
     checked.name = info.name;
     checked.notes = squashed
         .notes()
@@ -84,30 +165,61 @@ pub fn check(
     Ok(checked)
 }
 
-/// The interpreters named by the squashed view's executables that it does
-/// not hold (as a file, after following symlinks).
-pub fn missing(squashed: &Squashed<String>) -> Checked {
-    let mut by_interpreter: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    let mut dynamic = 0;
-    for (path, _, interpreter) in squashed.items() {
-        dynamic += 1;
-        let present = squashed
-            .lookup(interpreter)
-            .is_some_and(|(_, entry)| entry.kind == Kind::File);
-        if !present {
-            by_interpreter
-                .entry(interpreter.as_str())
-                .or_default()
-                .push(path.to_string());
+/// What the squashed view's executables need that it does not hold (as a
+/// file, after following symlinks); `path` is the container's `PATH`.
+pub fn missing(squashed: &Squashed<Needs>, path: &str) -> Checked {
+    let is_file = |p: &str| {
+        squashed
+            .lookup(p)
+            .is_some_and(|(_, entry)| entry.kind == Kind::File)
+    };
+    let on_path = |name: &str| {
+        if name.contains('/') {
+            return name.starts_with('/') && is_file(name);
+        }
+        path.split(':')
+            .filter(|dir| dir.starts_with('/'))
+            .any(|dir| is_file(&format!("{}/{name}", dir.trim_end_matches('/'))))
+    };
+    let mut by_lack: BTreeMap<Lacking, Vec<String>> = BTreeMap::new();
+    let (mut dynamic, mut scripts) = (0, 0);
+    for (file, _, needs) in squashed.items() {
+        let lack = match needs {
+            Needs::Loader(loader) => {
+                dynamic += 1;
+                (!is_file(loader)).then(|| Lacking::Loader(loader.clone()))
+            }
+            Needs::Script {
+                interpreter,
+                program,
+            } => {
+                scripts += 1;
+                if !is_file(interpreter) {
+                    Some(Lacking::Interpreter(interpreter.clone()))
+                } else {
+                    program
+                        .as_ref()
+                        .filter(|p| !on_path(p))
+                        .map(|p| Lacking::Program {
+                            name: p.clone(),
+                            env: interpreter.clone(),
+                            path: path.to_string(),
+                        })
+                }
+            }
+        };
+        if let Some(lack) = lack {
+            by_lack.entry(lack).or_default().push(file.to_string());
         }
     }
     Checked {
         name: String::new(),
         dynamic,
-        missing: by_interpreter
+        scripts,
+        missing: by_lack
             .into_iter()
-            .map(|(interpreter, executables)| Missing {
-                interpreter: interpreter.to_string(),
+            .map(|(lacking, executables)| Missing {
+                lacking,
                 executables,
             })
             .collect(),
@@ -144,6 +256,46 @@ pub(crate) mod tests {
         out.extend_from_slice(path.as_bytes());
         out.resize(out.len().max(256), 0);
         out
+    }
+
+    fn script(interpreter: &str, program: Option<&str>) -> Option<Needs> {
+        Some(Needs::Script {
+            interpreter: interpreter.into(),
+            program: program.map(str::to_string),
+        })
+    }
+
+    #[test]
+    fn reads_shebang_lines_as_the_kernel_does() {
+        assert_eq!(shebang(b"#!/bin/sh\necho hi\n"), script("/bin/sh", None));
+        assert_eq!(shebang(b"#! /bin/bash -eu\n"), script("/bin/bash", None));
+        assert_eq!(shebang(b"#!/bin/sh"), script("/bin/sh", None));
+        // Windows line endings: the kernel looks for "/bin/sh\r".
+        assert_eq!(shebang(b"#!/bin/sh\r\n"), script("/bin/sh\r", None));
+        assert_eq!(
+            shebang(b"#!/usr/bin/env python3\n"),
+            script("/usr/bin/env", Some("python3"))
+        );
+        assert_eq!(
+            shebang(b"#!/usr/bin/env -S PYTHONUNBUFFERED=1 python3 -u\n"),
+            script("/usr/bin/env", Some("python3"))
+        );
+        assert_eq!(shebang(b"#!/usr/bin/env\n"), script("/usr/bin/env", None));
+        // Relative interpreters and non-scripts are not checked.
+        assert_eq!(shebang(b"#!python\n"), None);
+        assert_eq!(shebang(b"#!\n"), None);
+        assert_eq!(shebang(b"echo hi\n"), None);
+        assert_eq!(shebang(b"#!/bin/\xff\n"), None);
+        // Only the first 256 bytes are the line.
+        let mut long = b"#!/".to_vec();
+        long.extend(std::iter::repeat_n(b'a', 300));
+        assert_eq!(
+            shebang(&long),
+            Some(Needs::Script {
+                interpreter: format!("/{}", "a".repeat(253)),
+                program: None
+            })
+        );
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! image runs as, what it downloads and how, what the package managers leave
 //! behind, and what the final image really contains — whole build trees,
 //! full distributions, dynamically linked binaries on a base with no loader.
-//! `--image` checks the built image itself for the last of these.
+//! `--image` checks the built image itself for the last of these, and for
+//! scripts whose `#!` interpreter it lacks.
 //!
 //! Findings are data, not errors: exit 0 when none is at error level (after
 //! config and reasoned inline ignores), 1 when one is, 2 when lint could not
@@ -369,8 +370,8 @@ pub fn run(global: &Global, options: &LintOptions) -> Result<Outcome> {
             .findings
             .extend(image_findings(shown, &checked, &options.config));
         report::info(&format!(
-            "checked {} dynamically linked executable(s) in {}",
-            checked.dynamic, checked.name
+            "checked {} dynamically linked executable(s) and {} script(s) in {}",
+            checked.dynamic, checked.scripts, checked.name
         ));
     }
 
@@ -423,15 +424,31 @@ pub fn image_findings(image: &str, checked: &image::Checked, config: &Config) ->
             if m.executables.len() > 5 {
                 shown.push("…");
             }
+            let n = m.executables.len();
+            let what = match &m.lacking {
+                image::Lacking::Loader(loader) => {
+                    format!("{n} executable(s) need the interpreter {loader}, which the image does not have")
+                }
+                image::Lacking::Interpreter(interpreter) => {
+                    let crlf = if interpreter.ends_with('\r') {
+                        " (the line ends in a carriage return: the script has Windows line endings)"
+                    } else {
+                        ""
+                    };
+                    format!(
+                        "{n} script(s) start with #!{}, which the image does not have{crlf}",
+                        interpreter.escape_debug()
+                    )
+                }
+                image::Lacking::Program { name, env, path } => format!(
+                    "{n} script(s) run {name} through {env}, which no directory on the image's \
+                     PATH ({path}) has"
+                ),
+            };
             Finding {
                 rule,
                 level,
-                message: format!(
-                    "{} executable(s) need the interpreter {}, which the image does not have: {}",
-                    m.executables.len(),
-                    m.interpreter,
-                    shown.join(", ")
-                ),
+                message: format!("{what}: {}", shown.join(", ")),
                 file: image.to_string(),
                 line: None,
                 end_line: None,

@@ -93,9 +93,9 @@ rules! {
     "static-base-dynamic-build" Warning "a scratch or distroless-static final base whose builder does not build statically"
         why "scratch and distroless/static have no dynamic loader or libc; a dynamically linked binary fails at start with `no such file or directory`"
         fix "build statically (Go: CGO_ENABLED=0; Rust: a musl target or -C target-feature=+crt-static; C: -static), or use gcr.io/distroless/base or cc; `wharf lint --image` checks the built image";
-    "missing-interpreter" Error "an executable whose ELF interpreter is not in the image"
-        why "the kernel cannot start a dynamically linked binary whose loader (PT_INTERP) is absent: it fails with `no such file or directory`"
-        fix "link the binary statically, or build on a base that has its loader and libc (gcr.io/distroless/base or cc, Chainguard glibc-dynamic)";
+    "missing-interpreter" Error "an executable whose ELF loader or #! interpreter is not in the image"
+        why "the kernel cannot start a dynamically linked binary whose loader (PT_INTERP) is absent, nor a script whose #! interpreter is: it fails with `no such file or directory`"
+        fix "link the binary statically, or build on a base that has its loader and libc (gcr.io/distroless/base or cc, Chainguard glibc-dynamic); for a script, a base with its interpreter, or an entrypoint that is a binary";
     "healthcheck-missing" Info "no HEALTHCHECK in the final image"
         why "without one, Docker and Compose cannot tell a hung container from a healthy one (Kubernetes uses its own probes instead)"
         fix "add `HEALTHCHECK CMD [\"/app\", \"healthcheck\"]`, or `HEALTHCHECK NONE` to say it is deliberate";

@@ -365,12 +365,12 @@ fn image_findings_group_by_interpreter() {
     let tar = b.into_inner().unwrap();
     let layer =
         crate::image::LayerBlob::new(std::io::Cursor::new(tar), crate::image::Compression::None);
-    let squashed = squash_layers(vec![layer], &image::Interpreters, &Limits::default()).unwrap();
-    let checked = image::missing(&squashed);
+    let squashed = squash_layers(vec![layer], &image::Launchers, &Limits::default()).unwrap();
+    let checked = image::missing(&squashed, image::DEFAULT_PATH);
     assert_eq!(checked.missing.len(), 1);
     assert_eq!(
-        checked.missing[0].interpreter,
-        "/lib64/ld-linux-x86-64.so.2"
+        checked.missing[0].lacking,
+        image::Lacking::Loader("/lib64/ld-linux-x86-64.so.2".into())
     );
     assert_eq!(
         checked.missing[0].executables,
@@ -385,6 +385,89 @@ fn image_findings_group_by_interpreter() {
         "{}",
         f[0].message
     );
+}
+
+#[test]
+fn scripts_need_their_shebang_interpreter_and_env_program() {
+    use crate::image::{squash_layers, Limits};
+    let mut b = tar::Builder::new(Vec::new());
+    let mut add = |path: &str, data: &[u8], mode: u32| {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_mode(mode);
+        h.set_size(data.len() as u64);
+        h.set_mtime(0);
+        b.append_data(&mut h, path, data).unwrap();
+    };
+    add("entrypoint.sh", b"#!/bin/sh\nexec /app\n", 0o755);
+    add("crlf.sh", b"#!/bin/bash\r\necho hi\r\n", 0o755);
+    add("fine.sh", b"#!/bin/bash -e\necho hi\n", 0o755);
+    add("usr/bin/bash", &image::tests::elf(None), 0o755);
+    add("usr/bin/env", &image::tests::elf(None), 0o755);
+    add("tool.py", b"#!/usr/bin/env python3\nprint()\n", 0o755);
+    add("opt/venv/bin/python3", &image::tests::elf(None), 0o755);
+    add("data/not-run.sh", b"#!/bin/zsh\n", 0o644);
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Symlink);
+    h.set_mode(0o777);
+    h.set_size(0);
+    b.append_link(&mut h, "bin/bash", "/usr/bin/bash").unwrap();
+    let tar = b.into_inner().unwrap();
+    let layer =
+        crate::image::LayerBlob::new(std::io::Cursor::new(tar), crate::image::Compression::None);
+    let squashed = squash_layers(vec![layer], &image::Launchers, &Limits::default()).unwrap();
+
+    let checked = image::missing(&squashed, image::DEFAULT_PATH);
+    assert_eq!(checked.scripts, 4);
+    let lacking: Vec<(&image::Lacking, &[String])> = checked
+        .missing
+        .iter()
+        .map(|m| (&m.lacking, m.executables.as_slice()))
+        .collect();
+    assert_eq!(
+        lacking,
+        vec![
+            (
+                &image::Lacking::Interpreter("/bin/bash\r".into()),
+                &["/crlf.sh".to_string()][..]
+            ),
+            (
+                &image::Lacking::Interpreter("/bin/sh".into()),
+                &["/entrypoint.sh".to_string()][..]
+            ),
+            (
+                &image::Lacking::Program {
+                    name: "python3".into(),
+                    env: "/usr/bin/env".into(),
+                    path: image::DEFAULT_PATH.into()
+                },
+                &["/tool.py".to_string()][..]
+            ),
+        ]
+    );
+    let messages: Vec<String> = image_findings("oci:img", &checked, &Config::defaults())
+        .into_iter()
+        .map(|f| f.message)
+        .collect();
+    assert_eq!(
+        messages,
+        vec![
+            "1 script(s) start with #!/bin/bash\\r, which the image does not have (the line \
+             ends in a carriage return: the script has Windows line endings): /crlf.sh"
+                .to_string(),
+            "1 script(s) start with #!/bin/sh, which the image does not have: /entrypoint.sh"
+                .to_string(),
+            format!(
+                "1 script(s) run python3 through /usr/bin/env, which no directory on the \
+                 image's PATH ({}) has: /tool.py",
+                image::DEFAULT_PATH
+            ),
+        ]
+    );
+
+    // The image's own PATH is where env looks.
+    let checked = image::missing(&squashed, "/opt/venv/bin:/usr/bin:/bin");
+    assert_eq!(checked.missing.len(), 2, "{:?}", checked.missing);
 }
 
 /// Whatever the text, linting it does not panic and every finding has a

@@ -100,8 +100,8 @@ impl FileKind {
             || lower == "containerfile"
             || lower.ends_with(".dockerfile")
             || lower.ends_with(".containerfile")
-            || lower.starts_with("dockerfile.")
-            || lower.starts_with("containerfile.")
+            || ((lower.starts_with("dockerfile.") || lower.starts_with("containerfile."))
+                && !source_extension(&lower))
         {
             return Some(FileKind::Dockerfile);
         }
@@ -125,6 +125,20 @@ impl FileKind {
         };
         Some(FileKind::Yaml(kind))
     }
+}
+
+/// Whether a `Dockerfile.X` name is source code or documentation rather
+/// than a variant Dockerfile (`Dockerfile.prod`): `dockerfile.go`,
+/// `dockerfile.rs`, `Dockerfile.md` are a parser, its tests, its notes.
+fn source_extension(lower: &str) -> bool {
+    const SOURCE: &[&str] = &[
+        "c", "cc", "cpp", "cs", "css", "ex", "exs", "go", "h", "hpp", "html", "java", "js", "json",
+        "kt", "lua", "md", "php", "pl", "py", "rb", "rs", "rst", "scala", "sh", "swift", "toml",
+        "ts", "txt", "yaml", "yml", "zig", "snap", "orig", "rej", "bak", "swp",
+    ];
+    lower
+        .rsplit_once('.')
+        .is_some_and(|(_, ext)| SOURCE.contains(&ext))
 }
 
 /// One file read and searched.
@@ -700,6 +714,14 @@ mod tests {
         );
         assert_eq!(k("deploy.yaml"), Some(FileKind::Yaml(YamlKind::Other)));
         assert_eq!(k("main.rs"), None);
+        // A Dockerfile parser's own source is not a Dockerfile.
+        assert_eq!(k("dockerfile.rs"), None);
+        assert_eq!(k("Dockerfile.go"), None);
+        assert_eq!(k("dockerfile_test.go"), None);
+        assert_eq!(k("Dockerfile.md"), None);
+        assert_eq!(k("Dockerfile.dev"), Some(FileKind::Dockerfile));
+        assert_eq!(k("Containerfile.arm64"), Some(FileKind::Dockerfile));
+        assert_eq!(k("Dockerfile.ubi9"), Some(FileKind::Dockerfile));
     }
 
     #[test]

@@ -66,8 +66,8 @@ pub struct Lint {
     pub paths: Vec<PathBuf>,
     /// A `.wharf-lint.yaml` (default: the working directory's, if any)
     pub config: Option<PathBuf>,
-    /// Also check the image itself: every dynamically linked executable's
-    /// ELF interpreter must be in it (`wharf lint --image`)
+    /// Also check the image itself: every executable's ELF loader or #!
+    /// interpreter must be in it (`wharf lint --image`)
     pub image: bool,
 }
 

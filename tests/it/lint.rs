@@ -540,6 +540,59 @@ fn image_executables_need_their_elf_interpreter_in_the_image() {
 }
 
 #[test]
+fn image_scripts_need_their_interpreter_and_env_finds_programs_on_the_image_path() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut layout = OciLayout::new(&tmp.path().join("layout"));
+    // `COPY entrypoint.sh /` onto distroless/static: no shell.
+    let app = layer(&[
+        Entry::File(
+            "entrypoint.sh",
+            b"#!/bin/sh\nexec /app \"$@\"\n".to_vec(),
+            0o755,
+        ),
+        Entry::File("usr/bin/env", b"static".repeat(20), 0o755),
+        Entry::File("opt/venv/bin/python3", b"static".repeat(20), 0o755),
+        Entry::File(
+            "healthcheck.py",
+            b"#!/usr/bin/env python3\n".to_vec(),
+            0o755,
+        ),
+    ]);
+    layout.add_image_with_env("distroless", std::slice::from_ref(&app), &[]);
+    let shell = layer(&[Entry::File("bin/sh", b"static".repeat(20), 0o755)]);
+    layout.add_image_with_env(
+        "venv",
+        &[shell, app],
+        &["LANG=C.UTF-8", "PATH=/opt/venv/bin:/usr/bin:/bin"],
+    );
+    let image = |tag: &str| format!("oci:{}:{tag}", tmp.path().join("layout").display());
+
+    let out = wharf()
+        .args(["lint", "--image", &image("distroless")])
+        .run();
+    out.assert_code(1);
+    for line in [
+        "error[missing-interpreter] 1 script(s) start with #!/bin/sh, which the image does not have: /entrypoint.sh",
+        "error[missing-interpreter] 1 script(s) run python3 through /usr/bin/env, which no directory on the image's PATH (/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin) has: /healthcheck.py",
+    ] {
+        assert!(out.stdout.contains(line), "{line}\n{}", out.describe());
+    }
+    assert!(
+        out.stderr
+            .contains("checked 0 dynamically linked executable(s) and 2 script(s)"),
+        "{}",
+        out.describe()
+    );
+
+    // A shell, and the config's PATH leads env to the venv's python3.
+    wharf()
+        .current_dir(tmp.path())
+        .args(["lint", "--image", &image("venv")])
+        .run()
+        .assert_ok();
+}
+
+#[test]
 fn json_follows_its_documented_schema() {
     let schema_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/lint-report.schema.json");
     let schema: Value =

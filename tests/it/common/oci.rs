@@ -219,15 +219,19 @@ impl OciLayout {
         unique: &str,
         layers: &[Layer],
     ) -> Image {
-        let stored: Vec<StoredLayer> = layers
+        let stored = self.store_layers(layers);
+        self.build_image_from(os, architecture, unique, &stored, &[])
+    }
+
+    fn store_layers(&self, layers: &[Layer]) -> Vec<StoredLayer> {
+        layers
             .iter()
             .map(|l| StoredLayer {
                 media_type: l.media_type.clone(),
                 blob: self.write_blob(&l.blob),
                 diff_id: l.diff_id.clone(),
             })
-            .collect();
-        self.build_image_from(os, architecture, unique, &stored)
+            .collect()
     }
 
     /// A single-platform image tagged `tag` whose layer blobs are already
@@ -241,7 +245,16 @@ impl OciLayout {
         unique: &str,
         layers: &[StoredLayer],
     ) -> Image {
-        let image = self.build_image_from(os, architecture, unique, layers);
+        let image = self.build_image_from(os, architecture, unique, layers, &[]);
+        self.tag(tag, MANIFEST, &image.digest, image.manifest.len());
+        image
+    }
+
+    /// A linux/amd64 image tagged `tag` whose config sets `env`
+    /// (`NAME=value` entries).
+    pub fn add_image_with_env(&mut self, tag: &str, layers: &[Layer], env: &[&str]) -> Image {
+        let stored = self.store_layers(layers);
+        let image = self.build_image_from("linux", "amd64", tag, &stored, env);
         self.tag(tag, MANIFEST, &image.digest, image.manifest.len());
         image
     }
@@ -252,16 +265,21 @@ impl OciLayout {
         architecture: &str,
         unique: &str,
         layers: &[StoredLayer],
+        env: &[&str],
     ) -> Image {
         let descriptors: Vec<Value> = layers
             .iter()
             .map(|l| json!({ "mediaType": l.media_type, "digest": l.blob.digest, "size": l.blob.size }))
             .collect();
         let diff_ids: Vec<&str> = layers.iter().map(|l| l.diff_id.as_str()).collect();
+        let mut run_config = json!({ "Labels": { "dev.wharf.test": unique } });
+        if !env.is_empty() {
+            run_config["Env"] = json!(env);
+        }
         let config = serde_json::to_vec(&json!({
             "architecture": architecture,
             "os": os,
-            "config": { "Labels": { "dev.wharf.test": unique } },
+            "config": run_config,
             "rootfs": { "type": "layers", "diff_ids": diff_ids },
         }))
         .expect("serialize config");
