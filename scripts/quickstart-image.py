@@ -3,8 +3,8 @@
 
 A small Debian 12 image of the `shop` service, made here rather than pulled,
 so that `wharf run --config examples/quickstart/wharf.yaml` has something real
-to read offline: an os-release, a dpkg database, a Python package and the
-service's entry point. Byte-for-byte reproducible (fixed times, owners and
+to read offline: an os-release, a dpkg database, a Python package, the
+interpreter's path and the service's entry point. Byte-for-byte reproducible (fixed times, owners and
 gzip header), so running this again changes nothing in git.
 
 Usage: python3 scripts/quickstart-image.py [OUT_DIR]
@@ -48,6 +48,10 @@ Summary: Python HTTP for Humans.
 License: Apache 2.0
 """
 
+# Stands in for Debian's interpreter: `wharf lint --image` checks that the
+# entry point's #! line names a file the image has.
+PYTHON = "stand-in for Debian's /usr/bin/python3.11\n"
+
 APP = """#!/usr/bin/python3
 # The shop service's entry point (a stand-in: the quickstart image is data).
 print("shop 1.4.2")
@@ -79,6 +83,9 @@ def layer():
         ("var/lib/dpkg/", None, 0o755),
         ("var/lib/dpkg/status", dpkg_status(), 0o644),
         ("usr/", None, 0o755),
+        ("usr/bin/", None, 0o755),
+        ("usr/bin/python3.11", PYTHON, 0o755),
+        ("usr/bin/python3", "->python3.11", 0o777),
         ("usr/lib/", None, 0o755),
         ("usr/lib/python3/", None, 0o755),
         ("usr/lib/python3/dist-packages/", None, 0o755),
@@ -97,6 +104,10 @@ def layer():
             info.uname = info.gname = "root"
             if text is None:
                 info.type = tarfile.DIRTYPE
+                tar.addfile(info)
+            elif text.startswith("->"):
+                info.type = tarfile.SYMTYPE
+                info.linkname = text[2:]
                 tar.addfile(info)
             else:
                 data = text.encode()

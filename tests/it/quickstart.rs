@@ -60,7 +60,7 @@ fn the_quickstart_runs_the_whole_pipeline_offline_and_writes_only_its_output_dir
 
     // Every stage ran, in order, and the summary says what came of it.
     for needle in [
-        "all 9 reference(s) in 5 file(s) are pinned to a digest",
+        "all 8 reference(s) in 5 file(s) are pinned to a digest",
         "2 finding(s): 0 critical, 0 high, 1 medium, 1 low, 0 unknown; the gate (--fail-on high) passed",
         "── summary: ok",
         "pin ok",
@@ -385,4 +385,32 @@ fn a_lint_error_stops_the_run_before_anything_is_signed() {
     assert_eq!(summary["outcome"], "policy");
     assert!(summary["signer"].is_null(), "{summary}");
     assert!(!dir.join("wharf-out/cosign.key").exists());
+}
+
+#[test]
+fn the_bundled_layout_is_what_its_script_writes() {
+    // scripts/quickstart-image.py is the image's source: editing one without
+    // the other would leave the README's digests describing neither.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let work = tempfile::tempdir().expect("work dir");
+    let out = work.path().join("image");
+    let status = std::process::Command::new("python3")
+        .arg(root.join("scripts/quickstart-image.py"))
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .status();
+    match status {
+        Ok(s) => assert!(s.success(), "quickstart-image.py failed: {s}"),
+        Err(e) => {
+            eprintln!("skipping: cannot run python3: {e}");
+            return;
+        }
+    }
+    let bundled = snapshot(&root.join("examples/quickstart/image"));
+    let made = snapshot(&out);
+    assert_eq!(
+        made.keys().collect::<Vec<_>>(),
+        bundled.keys().collect::<Vec<_>>()
+    );
+    assert!(made == bundled, "the bytes differ: run the script again");
 }
