@@ -290,10 +290,10 @@ pub struct SigningArgs {
     /// itself (`sign.generate-key`). Not a flag.
     #[arg(skip)]
     pub no_passphrase: bool,
-    /// The name an `oci:` layout's statements give their subject (`wharf
-    /// run`: `image_name`, the repository it will be pushed to); default
-    /// `oci:DIR`. Not a flag.
-    #[arg(skip)]
+    /// For an oci: layout: the repository it will be pushed to (REG/REPO),
+    /// the name its signed statements give their subject, as cosign names a
+    /// registry image's (default: oci:DIR, a local path)
+    #[arg(long = "image-name", value_name = "REG/REPO")]
     pub subject_name: Option<String>,
 }
 

@@ -38,7 +38,7 @@ pub fn run(global: &Global, args: &AttestArgs) -> Result<Outcome> {
 /// bundle|both`, for `wharf run` to hand on (GitHub's attestations API).
 pub fn attest_image(global: &Global, args: &AttestArgs) -> Result<Option<String>> {
     let image_ref = ImageRef::parse(&args.image)?;
-    crate::sign::image::refuse_legacy_in_layout(&image_ref, args.signing.bundle_format.legacy())?;
+    crate::sign::image::check_signing_args(&image_ref, &args.signing)?;
     let predicate_type = predicate_type_uri(&args.predicate_type);
     let predicate = match (&args.predicate, args.generate) {
         (_, true) => {

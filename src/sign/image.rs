@@ -15,7 +15,7 @@ use bytes::Bytes;
 use super::legacy;
 use super::session::{Session, Target};
 use super::storage::{self, BundleContent};
-use crate::cli::SignArgs;
+use crate::cli::{SignArgs, SigningArgs};
 use crate::config::Global;
 use crate::reference::Reference;
 use crate::registry::{ImageRef, RegistryClient, Store};
@@ -33,7 +33,7 @@ pub fn sign_image(global: &Global, args: &SignArgs) -> Result<crate::verify::Exp
     let image_ref = ImageRef::parse(&args.image)?;
     let annotations = verify::parse_annotations(&args.annotations)?;
     let format = args.signing.bundle_format;
-    refuse_legacy_in_layout(&image_ref, format.legacy())?;
+    check_signing_args(&image_ref, &args.signing)?;
     let (signer, trust) = Session::prepare(&args.signing)?;
     let client = RegistryClient::new(global).map_err(Error::Usage)?;
     let store = Store::new(&client, &image_ref);
@@ -124,17 +124,36 @@ pub fn sign_image(global: &Global, args: &SignArgs) -> Result<crate::verify::Exp
     })
 }
 
-/// cosign's legacy `.sig`/`.att` tags are a registry convention; a layout
-/// keeps bundles only.
-pub(crate) fn refuse_legacy_in_layout(image: &ImageRef, legacy: bool) -> Result<()> {
+/// What the image's kind rules out: cosign's legacy `.sig`/`.att` tags are
+/// a registry convention (a layout keeps bundles only), and `--image-name`
+/// names a layout's future repository (a registry image has its own).
+pub(crate) fn check_signing_args(image: &ImageRef, signing: &SigningArgs) -> Result<()> {
     match image {
-        ImageRef::Layout(l) if legacy => Err(Error::Usage(format!(
-            "oci:{}: --bundle-format legacy|both writes cosign's legacy tags, which exist only in registries; \
-             sign the layout with --bundle-format bundle, or sign the image once it is pushed",
-            l.dir.display()
-        ))),
-        _ => Ok(()),
+        ImageRef::Layout(l) if signing.bundle_format.legacy() => {
+            return Err(Error::Usage(format!(
+                "oci:{}: --bundle-format legacy|both writes cosign's legacy tags, which exist only in registries; \
+                 sign the layout with --bundle-format bundle, or sign the image once it is pushed",
+                l.dir.display()
+            )))
+        }
+        ImageRef::Registry(r) if signing.subject_name.is_some() => {
+            return Err(Error::Usage(format!(
+                "{r}: --image-name names the repository an oci: layout will be pushed to; a \
+                 registry image is named by its own repository: drop --image-name"
+            )))
+        }
+        _ => {}
     }
+    if let Some(name) = &signing.subject_name {
+        let parsed = Reference::parse(name)?;
+        if parsed.tag().is_some() || parsed.digest().is_some() {
+            return Err(Error::Usage(format!(
+                "--image-name {name:?}: give the repository only (REG/REPO); the digest is the \
+                 layout image's"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// cosign v3's image-signature statement: the digest as subject (with the

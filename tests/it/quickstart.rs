@@ -278,7 +278,8 @@ fn a_layout_is_signed_attested_and_verified_in_place_by_the_single_steps() {
             .args(extra)
             .run()
     };
-    let out = sign(&[]);
+    // Named for the repository it will be pushed to, as promote will name it.
+    let out = sign(&["--image-name", "registry.example.com/shop/api"]);
     out.assert_ok();
     assert!(
         out.stdout.contains("bundle stored as sha256:"),
@@ -296,6 +297,20 @@ fn a_layout_is_signed_attested_and_verified_in_place_by_the_single_steps() {
     );
     // cosign's legacy tags are a registry thing: refused, nothing written.
     sign(&["--bundle-format", "both"]).assert_error(&["legacy", "registries"]);
+    // --image-name is a repository, and only for a layout.
+    sign(&["--image-name", "registry.example.com/shop/api:1.4.2"])
+        .assert_error(&["--image-name", "repository only"]);
+    wharf()
+        .env("WHARF_PASSWORD", "pass")
+        .args([
+            "sign",
+            "registry.example.com/shop/api:1.4.2",
+            "--key",
+            &private,
+        ])
+        .args(["--image-name", "registry.example.com/shop/api"])
+        .run()
+        .assert_error(&["drop --image-name"]);
     assert_eq!(
         std::fs::read(layout.join("index.json")).expect("index.json"),
         index_before
@@ -341,6 +356,17 @@ fn a_layout_is_signed_attested_and_verified_in_place_by_the_single_steps() {
             .trim_start_matches("sha256:"),
     );
     let mut bytes = std::fs::read(&bundle_blob).expect("bundle");
+    let bundle: Value = serde_json::from_slice(&bytes).expect("bundle JSON");
+    let payload = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        bundle["dsseEnvelope"]["payload"].as_str().expect("payload"),
+    )
+    .expect("base64");
+    let statement: Value = serde_json::from_slice(&payload).expect("statement");
+    assert_eq!(
+        statement["subject"][0]["name"], "registry.example.com/shop/api",
+        "{statement}"
+    );
     let last = bytes.len() - 2;
     bytes[last] ^= 1;
     std::fs::write(&bundle_blob, bytes).expect("tamper");
