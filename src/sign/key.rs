@@ -156,7 +156,7 @@ pub fn passphrase() -> Result<String> {
 pub fn load(path: &Path, passphrase: &str) -> Result<SigningKey> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::file(path, format!("cannot read the signing key: {e}")))?;
-    let pkcs8 = decrypt(&text, passphrase).map_err(|why| Error::file(path, why))?;
+    let pkcs8 = decrypt_once(&text, passphrase).map_err(|why| Error::file(path, why))?;
     let pair = KeyPair::from_pkcs8_der(&pkcs8).map_err(|e| {
         Error::file(
             path,
@@ -171,6 +171,46 @@ pub fn load(path: &Path, passphrase: &str) -> Result<SigningKey> {
         public,
         path: path.to_path_buf(),
     })
+}
+
+/// The keys this process has decrypted, by the SHA-256 of the key file's
+/// text and of the passphrase. `wharf run` signs and attests with one key in
+/// several stages, and each scrypt derivation costs about 0.2 s and 64 MiB.
+/// The key stays in this process's memory only, as it does while signing.
+type Decrypted = Vec<([u8; 32], [u8; 32], Vec<u8>)>;
+static DECRYPTED: std::sync::Mutex<Decrypted> = std::sync::Mutex::new(Vec::new());
+
+fn cache_key(text: &str, passphrase: &str) -> ([u8; 32], [u8; 32]) {
+    use sha2::{Digest as _, Sha256};
+    (
+        Sha256::digest(text.as_bytes()).into(),
+        Sha256::digest(passphrase.as_bytes()).into(),
+    )
+}
+
+/// Notes that `text` opens to `pkcs8` with `passphrase`.
+fn remember(text: &str, passphrase: &str, pkcs8: &[u8]) {
+    let (t, p) = cache_key(text, passphrase);
+    if let Ok(mut cache) = DECRYPTED.lock() {
+        cache.push((t, p, pkcs8.to_vec()));
+    }
+}
+
+/// [`decrypt`], once per key file and passphrase in this process.
+fn decrypt_once(text: &str, passphrase: &str) -> Result<Vec<u8>, String> {
+    let (t, p) = cache_key(text, passphrase);
+    let known = DECRYPTED.lock().ok().and_then(|cache| {
+        cache
+            .iter()
+            .find(|(ct, cp, _)| *ct == t && *cp == p)
+            .map(|(_, _, key)| key.clone())
+    });
+    if let Some(key) = known {
+        return Ok(key);
+    }
+    let key = decrypt(text, passphrase)?;
+    remember(text, passphrase, &key);
+    Ok(key)
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -337,6 +377,8 @@ pub fn generate(passphrase: &str) -> Result<(String, String)> {
         .public_key_der()
         .map_err(|e| Error::Usage(format!("cannot derive the public key: {e}")))?;
     let private = encrypt(pkcs8.as_ref(), passphrase).map_err(Error::Usage)?;
+    // `wharf run` signs with the pair it generates: no need to derive again.
+    remember(&private, passphrase, pkcs8.as_ref());
     Ok((private, public.to_pem()))
 }
 
@@ -388,6 +430,27 @@ mod tests {
             !err.contains("s3cret-marker-91"),
             "the passphrase must not be echoed: {err}"
         );
+    }
+
+    #[test]
+    fn a_key_opened_once_still_needs_its_passphrase() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cosign.key");
+        let (private, public) = generate("right").unwrap();
+        std::fs::write(&path, &private).unwrap();
+        for _ in 0..2 {
+            let key = load(&path, "right").unwrap();
+            assert_eq!(key.public_pem(), public);
+        }
+        // Remembered by passphrase as well as by file: a wrong one fails
+        // every time, and so does the right one on another file.
+        for _ in 0..2 {
+            let err = load(&path, "wrong").err().unwrap().to_string();
+            assert!(err.contains("passphrase"), "{err}");
+        }
+        let (other, _) = generate("other").unwrap();
+        std::fs::write(&path, other).unwrap();
+        assert!(load(&path, "right").is_err());
     }
 
     #[test]
