@@ -341,31 +341,52 @@ fn config_levels_and_off() {
     assert_eq!(levels, vec![("base-image-unpinned", Level::Warning)]);
 }
 
+/// The squashed view of one layer of `files` (path, contents, mode) and
+/// `links` (path, target), with what each executable needs.
+fn squashed(
+    files: &[(&str, &[u8], u32)],
+    links: &[(&str, &str)],
+) -> crate::image::Squashed<image::Needs> {
+    use crate::image::{squash_layers, Compression, LayerBlob, Limits};
+    let mut b = tar::Builder::new(Vec::new());
+    for (path, data, mode) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_mode(*mode);
+        h.set_size(data.len() as u64);
+        h.set_mtime(0);
+        b.append_data(&mut h, path, *data).unwrap();
+    }
+    for (path, target) in links {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Symlink);
+        h.set_mode(0o777);
+        h.set_size(0);
+        b.append_link(&mut h, path, target).unwrap();
+    }
+    let layer = LayerBlob::new(
+        std::io::Cursor::new(b.into_inner().unwrap()),
+        Compression::None,
+    );
+    squash_layers(vec![layer], &image::Launchers, &Limits::default()).unwrap()
+}
+
 #[test]
 fn image_findings_group_by_interpreter() {
-    use crate::image::{squash_layers, Limits};
     let elf = image::tests::elf(Some("/lib64/ld-linux-x86-64.so.2"));
     let musl = image::tests::elf(Some("/lib/ld-musl-x86_64.so.1"));
     let stat = image::tests::elf(None);
-    let mut b = tar::Builder::new(Vec::new());
-    let mut add = |path: &str, data: &[u8], mode: u32| {
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(tar::EntryType::Regular);
-        h.set_mode(mode);
-        h.set_size(data.len() as u64);
-        h.set_mtime(0);
-        b.append_data(&mut h, path, data).unwrap();
-    };
-    add("app/server", &elf, 0o755);
-    add("app/worker", &elf, 0o755);
-    add("app/static", &stat, 0o755);
-    add("app/musl", &musl, 0o755);
-    add("lib/ld-musl-x86_64.so.1", &musl, 0o755);
-    add("data/not-executable", &elf, 0o644);
-    let tar = b.into_inner().unwrap();
-    let layer =
-        crate::image::LayerBlob::new(std::io::Cursor::new(tar), crate::image::Compression::None);
-    let squashed = squash_layers(vec![layer], &image::Launchers, &Limits::default()).unwrap();
+    let squashed = squashed(
+        &[
+            ("app/server", &elf, 0o755),
+            ("app/worker", &elf, 0o755),
+            ("app/static", &stat, 0o755),
+            ("app/musl", &musl, 0o755),
+            ("lib/ld-musl-x86_64.so.1", &musl, 0o755),
+            ("data/not-executable", &elf, 0o644),
+        ],
+        &[],
+    );
     let checked = image::missing(&squashed, image::DEFAULT_PATH);
     assert_eq!(checked.missing.len(), 1);
     assert_eq!(
@@ -389,33 +410,20 @@ fn image_findings_group_by_interpreter() {
 
 #[test]
 fn scripts_need_their_shebang_interpreter_and_env_program() {
-    use crate::image::{squash_layers, Limits};
-    let mut b = tar::Builder::new(Vec::new());
-    let mut add = |path: &str, data: &[u8], mode: u32| {
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(tar::EntryType::Regular);
-        h.set_mode(mode);
-        h.set_size(data.len() as u64);
-        h.set_mtime(0);
-        b.append_data(&mut h, path, data).unwrap();
-    };
-    add("entrypoint.sh", b"#!/bin/sh\nexec /app\n", 0o755);
-    add("crlf.sh", b"#!/bin/bash\r\necho hi\r\n", 0o755);
-    add("fine.sh", b"#!/bin/bash -e\necho hi\n", 0o755);
-    add("usr/bin/bash", &image::tests::elf(None), 0o755);
-    add("usr/bin/env", &image::tests::elf(None), 0o755);
-    add("tool.py", b"#!/usr/bin/env python3\nprint()\n", 0o755);
-    add("opt/venv/bin/python3", &image::tests::elf(None), 0o755);
-    add("data/not-run.sh", b"#!/bin/zsh\n", 0o644);
-    let mut h = tar::Header::new_gnu();
-    h.set_entry_type(tar::EntryType::Symlink);
-    h.set_mode(0o777);
-    h.set_size(0);
-    b.append_link(&mut h, "bin/bash", "/usr/bin/bash").unwrap();
-    let tar = b.into_inner().unwrap();
-    let layer =
-        crate::image::LayerBlob::new(std::io::Cursor::new(tar), crate::image::Compression::None);
-    let squashed = squash_layers(vec![layer], &image::Launchers, &Limits::default()).unwrap();
+    let binary = image::tests::elf(None);
+    let squashed = squashed(
+        &[
+            ("entrypoint.sh", b"#!/bin/sh\nexec /app\n", 0o755),
+            ("crlf.sh", b"#!/bin/bash\r\necho hi\r\n", 0o755),
+            ("fine.sh", b"#!/bin/bash -e\necho hi\n", 0o755),
+            ("usr/bin/bash", &binary, 0o755),
+            ("usr/bin/env", &binary, 0o755),
+            ("tool.py", b"#!/usr/bin/env python3\nprint()\n", 0o755),
+            ("opt/venv/bin/python3", &binary, 0o755),
+            ("data/not-run.sh", b"#!/bin/zsh\n", 0o644),
+        ],
+        &[("bin/bash", "/usr/bin/bash")],
+    );
 
     let checked = image::missing(&squashed, image::DEFAULT_PATH);
     assert_eq!(checked.scripts, 4);

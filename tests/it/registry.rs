@@ -34,6 +34,19 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
+/// The test images pushed, `app:1.0`'s repository, and its manifest as the
+/// subject referrers name.
+fn app_subject(registry: &Registry) -> (Images, Reference, Descriptor) {
+    let images = Images::push(registry);
+    let repo = Reference::parse(&format!("{}/app:1.0", registry.host())).expect("ref");
+    let subject = Descriptor::new(
+        OCI_MANIFEST,
+        &images.app.digest,
+        images.app.manifest.len() as u64,
+    );
+    (images, repo, subject)
+}
+
 /// Pushes a referrer artifact (one layer `content`) whose subject is
 /// `subject`, and returns its descriptor as an index entry.
 async fn push_referrer(
@@ -91,14 +104,8 @@ async fn push_referrer(
 fn referrers_go_to_the_fallback_index_with_their_type_and_annotations() {
     require_registry!();
     let registry = Registry::start();
-    let images = Images::push(&registry);
+    let (images, repo, subject) = app_subject(&registry);
     let client = client(&registry);
-    let repo = Reference::parse(&format!("{}/app:1.0", registry.host())).expect("ref");
-    let subject = Descriptor::new(
-        OCI_MANIFEST,
-        &images.app.digest,
-        images.app.manifest.len() as u64,
-    );
 
     runtime().block_on(async {
         // Nothing yet: no API, no fallback index.
@@ -178,13 +185,7 @@ fn referrers_go_to_the_fallback_index_with_their_type_and_annotations() {
 fn two_writers_racing_on_the_fallback_index_keep_both_entries() {
     require_registry!();
     let registry = Registry::start();
-    let images = Images::push(&registry);
-    let repo = Reference::parse(&format!("{}/app:1.0", registry.host())).expect("ref");
-    let subject = Descriptor::new(
-        OCI_MANIFEST,
-        &images.app.digest,
-        images.app.manifest.len() as u64,
-    );
+    let (images, repo, subject) = app_subject(&registry);
 
     runtime().block_on(async {
         let a = client(&registry);
@@ -218,13 +219,7 @@ fn two_writers_racing_on_the_fallback_index_keep_both_entries() {
 fn uploaders_of_one_blob_at_once_all_get_their_manifests_in() {
     require_registry!();
     let registry = Registry::start();
-    let images = Images::push(&registry);
-    let repo = Reference::parse(&format!("{}/app:1.0", registry.host())).expect("ref");
-    let subject = Descriptor::new(
-        OCI_MANIFEST,
-        &images.app.digest,
-        images.app.manifest.len() as u64,
-    );
+    let (_images, repo, subject) = app_subject(&registry);
     // Every referrer shares the empty config blob, and each round's writers
     // share a layer too: the registry rewrites the repository's link to a
     // blob on every upload of it, which once made a manifest checked at that
