@@ -461,6 +461,24 @@ impl Gen {
         }
     }
 
+    /// A `digest:` entry holding an old digest (with probability `old`) or
+    /// an empty value; where the image is `ours`, promote must set it.
+    fn digest_entry(&mut self, path: &[Seg], ours: bool, flow: bool, old: f64, c: f64) -> Entry {
+        let src = if self.chance(old) {
+            let old = self.old_digest();
+            self.quoted(&old, true)
+        } else {
+            self.empty(flow)
+        };
+        if ours {
+            self.expect
+                .set
+                .insert(key(path, "digest"), self.digest.clone());
+        }
+        let comment = self.comment(c);
+        entry("digest", V::Scalar(src), comment)
+    }
+
     /// An empty value in one of its spellings.
     fn empty(&mut self, flow: bool) -> String {
         let forms: &[&str] = if flow {
@@ -538,19 +556,7 @@ impl Gen {
             entries.push(entry("tag", V::Scalar(src), comment));
         }
         if with_digest {
-            let src = if self.chance(0.5) {
-                let old = self.old_digest();
-                self.quoted(&old, true)
-            } else {
-                self.empty(flow)
-            };
-            if ours {
-                self.expect
-                    .set
-                    .insert(key(path, "digest"), self.digest.clone());
-            }
-            let comment = self.comment(c);
-            entries.push(entry("digest", V::Scalar(src), comment));
+            entries.push(self.digest_entry(path, ours, flow, 0.5, c));
         }
         if self.chance(0.4) {
             let policy = self.pick(&["IfNotPresent", "Always", "\"Never\""]);
@@ -840,19 +846,7 @@ impl Gen {
             inserted.push(("newTag".to_string(), t.clone()));
         }
         if self.chance(0.5) {
-            let src = if self.chance(0.6) {
-                let old = self.old_digest();
-                self.quoted(&old, true)
-            } else {
-                self.empty(flow)
-            };
-            if ours {
-                self.expect
-                    .set
-                    .insert(key(path, "digest"), self.digest.clone());
-            }
-            let comment = self.comment(c);
-            rest.push(entry("digest", V::Scalar(src), comment));
+            rest.push(self.digest_entry(path, ours, flow, 0.6, c));
         } else if ours {
             inserted.push(("digest".to_string(), self.digest.clone()));
         }
