@@ -19,10 +19,8 @@ OSV="${WHARF_TEST_OSV:-/work/shared/osv}"
 COLD="${COLD:-1}"
 cargo build --release --quiet
 cargo test --release --quiet --test it --no-run 2>/dev/null
-target="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+. benches/common.sh
 wharf="$target/release/wharf"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
 
 drop() {
     if [ "$COLD" = 1 ] && sync && (echo 3 > /proc/sys/vm/drop_caches) 2>/dev/null; then

@@ -11,7 +11,7 @@ set -eu
 cd "$(dirname "$0")/.."
 RUNS="${RUNS:-5}"
 PROFILE="${PROFILE:-release}"
-target="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+. benches/common.sh
 if [ "$PROFILE" = release ]; then
   cargo build --release --quiet
   wharf="$target/release/wharf"
@@ -19,8 +19,6 @@ else
   cargo build --quiet
   wharf="$target/debug/wharf"
 fi
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
 
 python3 - "$work" <<'PY'
 import os, random, sys

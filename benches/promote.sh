@@ -10,9 +10,8 @@ set -eu
 cd "$(dirname "$0")/.."
 RUNS="${RUNS:-5}"
 cargo build --release --quiet
-wharf="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/wharf"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+. benches/common.sh
+wharf="$target/release/wharf"
 
 python3 - "$work" <<'PY'
 import sys

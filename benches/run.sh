@@ -8,9 +8,8 @@ set -eu
 cd "$(dirname "$0")/.."
 RUNS="${RUNS:-5}"
 cargo build --release --quiet
-wharf="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/wharf"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+. benches/common.sh
+wharf="$target/release/wharf"
 
 i=0
 while [ "$i" -lt "$RUNS" ]; do

@@ -11,9 +11,8 @@ RUNS="${RUNS:-5}"
 osv="$(pwd)/../shared/osv"
 [ -d "$osv" ] || { echo "skipped: $osv is not here"; exit 0; }
 cargo build --release --quiet
-wharf="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/wharf"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+. benches/common.sh
+wharf="$target/release/wharf"
 export WHARF_CACHE_DIR="$work/cache"
 
 python3 - "$osv" "$work/sbom.json" <<'PY'
