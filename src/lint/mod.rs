@@ -293,12 +293,7 @@ impl LintOptions {
     pub fn from_args(args: LintArgs) -> Result<LintOptions> {
         let config = Config::load(args.config.as_deref())?;
         let image = args.image.as_deref().map(ImageRef::parse).transpose()?;
-        let platform = args
-            .platform
-            .as_deref()
-            .map(Platform::parse)
-            .transpose()
-            .map_err(|e| Error::Usage(format!("--platform: {e}")))?;
+        let platform = Platform::from_flag(args.platform.as_deref())?;
         if platform.is_some() && image.is_none() {
             return Err(Error::Usage(
                 "--platform chooses the platform of --image: give --image too".into(),

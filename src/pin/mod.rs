@@ -56,12 +56,7 @@ impl PinOptions {
             (false, true) => Mode::Write,
             (false, false) => Mode::Diff,
         };
-        let platform = args
-            .platform
-            .as_deref()
-            .map(Platform::parse)
-            .transpose()
-            .map_err(Error::Usage)?;
+        let platform = Platform::from_flag(args.platform.as_deref())?;
         if !(1..=64).contains(&args.concurrency) {
             return Err(Error::Usage(format!(
                 "--concurrency {}: give a number from 1 to 64",

@@ -89,6 +89,14 @@ impl Platform {
         }
     }
 
+    /// The `--platform` flag's value, if given, as a usage error when bad.
+    pub fn from_flag(value: Option<&str>) -> Result<Option<Platform>, crate::Error> {
+        value
+            .map(Platform::parse)
+            .transpose()
+            .map_err(crate::Error::Usage)
+    }
+
     /// Whether an index entry's platform is this one. A missing variant on
     /// either side matches, except that arm64's implied variant is v8.
     pub fn matches(&self, os: &str, architecture: &str, variant: Option<&str>) -> bool {

@@ -83,12 +83,7 @@ pub async fn inventory(
 /// Runs `wharf sbom`.
 pub fn run(global: &Global, args: &SbomArgs) -> Result<Outcome> {
     let image = ImageRef::parse(&args.image)?;
-    let platform = args
-        .platform
-        .as_deref()
-        .map(Platform::parse)
-        .transpose()
-        .map_err(|e| Error::Usage(format!("--platform: {e}")))?;
+    let platform = Platform::from_flag(args.platform.as_deref())?;
     let client = RegistryClient::new(global).map_err(Error::Usage)?;
     let runtime = crate::runtime()?;
     let found = runtime.block_on(inventory(&client, &image, platform.as_ref()))?;

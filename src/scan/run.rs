@@ -126,12 +126,7 @@ pub fn scan(global: &Global, args: &ScanArgs, also: &[(&str, &Path)]) -> Result<
     let (inventory, image, digest, image_purl) = match (&args.image, &args.sbom) {
         (Some(image), None) => {
             let image_ref = ImageRef::parse(image)?;
-            let platform = args
-                .platform
-                .as_deref()
-                .map(Platform::parse)
-                .transpose()
-                .map_err(|e| Error::Usage(format!("--platform: {e}")))?;
+            let platform = Platform::from_flag(args.platform.as_deref())?;
             let client = RegistryClient::new(global).map_err(Error::Usage)?;
             let found = crate::runtime()?.block_on(crate::sbom::inventory(
                 &client,
