@@ -807,18 +807,9 @@ fn stage_workdir(model: &Model, stage: usize) -> Option<String> {
     dir.map(|d| normalise(&d))
 }
 
+/// `path` from the root, `.`/`..` resolved, never above `/`.
 fn normalise(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    format!("/{}", parts.join("/"))
+    crate::sbom::files::normalise("/", path)
 }
 
 /// Why copying `src` from a stage copies its whole build tree, if it does.
