@@ -257,14 +257,9 @@ pub fn add_to_index(dir: &Path, descriptor: &super::oci::Descriptor) -> Result<(
         .map_err(|e| format!("{}: {e}", lock_path.display()))?;
     let path = dir.join("index.json");
     let mut index = read_index(&path)?;
-    if index
-        .manifests
-        .iter()
-        .any(|d| d.digest == descriptor.digest)
-    {
+    if !index.add(descriptor) {
         return Ok(());
     }
-    index.manifests.push(descriptor.clone());
     let mut text = serde_json::to_vec(&index)
         .map_err(|e| format!("cannot serialise {}: {e}", path.display()))?;
     text.push(b'\n');

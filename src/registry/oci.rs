@@ -89,6 +89,16 @@ impl Index {
             extra: serde_json::Map::new(),
         }
     }
+
+    /// Lists `descriptor` unless its digest is listed already; whether it
+    /// was added.
+    pub fn add(&mut self, descriptor: &Descriptor) -> bool {
+        if self.manifests.iter().any(|d| d.digest == descriptor.digest) {
+            return false;
+        }
+        self.manifests.push(descriptor.clone());
+        true
+    }
 }
 
 /// `sha256:HEX` of `bytes`.

@@ -414,14 +414,9 @@ impl RegistryClient {
                 .fetch_fallback_index(repo, subject)
                 .await?
                 .unwrap_or_else(Index::empty);
-            if index
-                .manifests
-                .iter()
-                .any(|d| d.digest == descriptor.digest)
-            {
+            if !index.add(descriptor) {
                 return Ok(());
             }
-            index.manifests.push(descriptor.clone());
             index.media_type = Some(OCI_INDEX.to_string());
             let bytes = serde_json::to_vec(&index).map_err(|e| RegistryError::Protocol {
                 what: tag.clone(),
