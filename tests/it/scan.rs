@@ -52,27 +52,6 @@ fn shared_osv(test: &str) -> Option<PathBuf> {
     }
 }
 
-/// The venv's python with `packaging`, or `None` with the reason printed.
-fn python_packaging(test: &str) -> Option<PathBuf> {
-    let python = match std::env::var_os("WHARF_PYTHON") {
-        Some(p) => PathBuf::from(p),
-        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-            .join(".cache/wharf-venv/bin/python"),
-    };
-    let ok = Command::new(&python)
-        .args(["-c", "import packaging.version"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        Some(python)
-    } else {
-        println!(
-            "skipping {test}: no python with `packaging` (set WHARF_PYTHON; .ci/run installs it)"
-        );
-        None
-    }
-}
-
 /// The oracle: which PyPI records affect `name==version`, by Python's
 /// `packaging` and the OSV range rules, from the JSON files themselves.
 const ORACLE: &str = r#"
@@ -124,7 +103,10 @@ fn findings(out: &Output) -> Vec<Value> {
 #[test]
 fn python_findings_are_exactly_what_packaging_says_the_records_mean() {
     let test = "python_findings_are_exactly_what_packaging_says_the_records_mean";
-    let (Some(osv), Some(python)) = (shared_osv(test), python_packaging(test)) else {
+    let (Some(osv), Some(python)) = (
+        shared_osv(test),
+        crate::common::python_with(test, "packaging.version"),
+    ) else {
         return;
     };
     let pkgs = [
