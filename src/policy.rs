@@ -492,24 +492,19 @@ fn policy_controller_glob(pattern: &str) -> String {
     out
 }
 
-/// The pattern a regexp matcher runs — already anchored `^(?:…)$` — or,
-/// for an exact value, the exact value.
-enum Identity<'a> {
-    Exact(&'a str),
-    Regex(String),
-}
-
-/// How one engine must be told about a matcher.
-fn identity<'a>(engine: PolicyEngine, m: &'a Matcher) -> Identity<'a> {
+/// How one engine must be told about a matcher: `(exact value, regexp)`,
+/// exactly one of them set. A regexp is the pattern the matcher runs,
+/// already anchored `^(?:…)$`.
+fn identity(engine: PolicyEngine, m: &Matcher) -> (Option<String>, Option<String>) {
     match m {
         // Kyverno matches `subject`/`issuer` as wildcard patterns: a literal
         // `*` or `?` would widen the match. An escaped regexp matches the
         // value and nothing else.
         Matcher::Exact(e) if engine == PolicyEngine::Kyverno && e.contains(['*', '?']) => {
-            Identity::Regex(format!("^(?:{})$", regex::escape(e)))
+            (None, Some(format!("^(?:{})$", regex::escape(e))))
         }
-        Matcher::Exact(e) => Identity::Exact(e),
-        Matcher::Regex(r) => Identity::Regex(r.as_str().to_string()),
+        Matcher::Exact(e) => (Some(e.clone()), None),
+        Matcher::Regex(r) => (None, Some(r.as_str().to_string())),
     }
 }
 
@@ -1014,14 +1009,8 @@ fn kyverno_attestor(spec: &PolicySpec) -> Attestor {
             issuer,
         } => {
             let mut k = Keyless::default();
-            match identity(PolicyEngine::Kyverno, id) {
-                Identity::Exact(e) => k.subject = Some(e.to_string()),
-                Identity::Regex(r) => k.subject_reg_exp = Some(r),
-            }
-            match identity(PolicyEngine::Kyverno, issuer) {
-                Identity::Exact(e) => k.issuer = Some(e.to_string()),
-                Identity::Regex(r) => k.issuer_reg_exp = Some(r),
-            }
+            (k.subject, k.subject_reg_exp) = identity(PolicyEngine::Kyverno, id);
+            (k.issuer, k.issuer_reg_exp) = identity(PolicyEngine::Kyverno, issuer);
             if let Some(t) = trust {
                 k.roots = Some(t.roots_pem()).filter(|r| !r.is_empty());
                 k.rekor = t.rekor.first().map(|l| Rekor {
@@ -1329,14 +1318,10 @@ fn cluster_image_policy(spec: &PolicySpec) -> ClusterImagePolicy {
             issuer,
         } => {
             let mut identity_doc = CipIdentity::default();
-            match identity(PolicyEngine::PolicyController, id) {
-                Identity::Exact(e) => identity_doc.subject = Some(e.to_string()),
-                Identity::Regex(r) => identity_doc.subject_reg_exp = Some(r),
-            }
-            match identity(PolicyEngine::PolicyController, issuer) {
-                Identity::Exact(e) => identity_doc.issuer = Some(e.to_string()),
-                Identity::Regex(r) => identity_doc.issuer_reg_exp = Some(r),
-            }
+            (identity_doc.subject, identity_doc.subject_reg_exp) =
+                identity(PolicyEngine::PolicyController, id);
+            (identity_doc.issuer, identity_doc.issuer_reg_exp) =
+                identity(PolicyEngine::PolicyController, issuer);
             let fulcio = spec
                 .trust
                 .as_ref()
