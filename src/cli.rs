@@ -30,6 +30,23 @@ pub struct GlobalArgs {
     /// comma-separated.
     #[arg(long = "insecure-registry", value_name = "HOST[:PORT]", global = true)]
     pub insecure_registry: Vec<String>,
+    /// Where a signature or attestation is made findable: `auto` lists it in
+    /// the `sha256-<hex>` fallback index only on registries without the OCI
+    /// 1.1 referrers API (as cosign does); `always` lists it there too on
+    /// registries with the API, for readers that only look at the tag. Also
+    /// WHARF_REFERRERS_FALLBACK.
+    #[arg(long = "referrers-fallback", value_name = "auto|always", global = true)]
+    pub referrers_fallback: Option<ReferrersFallback>,
+}
+
+/// When the `sha256-<hex>` referrers fallback index is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ReferrersFallback {
+    /// Only where the registry has no referrers API.
+    #[default]
+    Auto,
+    /// Also where it has one.
+    Always,
 }
 
 #[derive(Debug, Subcommand)]

@@ -12,6 +12,8 @@ pub struct Global {
     /// Registries (host or host:port) that may be reached over plain HTTP or
     /// TLS without certificate checks. Nothing else ever is.
     pub insecure_registries: BTreeSet<String>,
+    /// When signatures and attestations are also listed in the fallback index.
+    pub referrers_fallback: crate::cli::ReferrersFallback,
 }
 
 impl Global {
@@ -36,8 +38,24 @@ impl Global {
             }
             insecure_registries.insert(host.to_ascii_lowercase());
         }
+        let referrers_fallback = match (
+            args.referrers_fallback,
+            std::env::var("WHARF_REFERRERS_FALLBACK"),
+        ) {
+            (Some(mode), _) => mode,
+            (None, Ok(v)) if !v.trim().is_empty() => {
+                <crate::cli::ReferrersFallback as clap::ValueEnum>::from_str(v.trim(), true)
+                    .map_err(|_| {
+                        Error::Usage(format!(
+                            "WHARF_REFERRERS_FALLBACK={v:?}: give auto or always"
+                        ))
+                    })?
+            }
+            _ => crate::cli::ReferrersFallback::Auto,
+        };
         Ok(Global {
             insecure_registries,
+            referrers_fallback,
         })
     }
 

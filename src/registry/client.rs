@@ -330,6 +330,10 @@ pub struct RegistryClient {
     /// Bound on each request, from `WHARF_HTTP_TIMEOUT`.
     timeout: Duration,
     states: Mutex<HashMap<String, Arc<StateCell>>>,
+    /// Whether a repository's registry answered the referrers API, by
+    /// `registry/repository`: learnt once per run, it decides whether a
+    /// referrer also goes into the fallback index.
+    pub(super) referrers_api: Mutex<HashMap<String, bool>>,
 }
 
 impl RegistryClient {
@@ -350,7 +354,13 @@ impl RegistryClient {
             retry: RetryPolicy::default(),
             timeout: settings.timeout,
             states: Mutex::new(HashMap::new()),
+            referrers_api: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The run's global settings.
+    pub fn global(&self) -> &Global {
+        &self.global
     }
 
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {

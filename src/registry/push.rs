@@ -90,6 +90,27 @@ impl<'a> Call<'a> {
     }
 }
 
+/// `registry/repository`, the key of what a run learns about a repository.
+fn repo_key(repo: &Reference) -> String {
+    format!("{}/{}", repo.registry(), repo.repository())
+}
+
+/// Folds `other`, a second description of the same manifest, into
+/// `existing`: a missing or generic (empty-config) `artifactType` gives way
+/// to a specific one, and annotations missing from one side are added.
+fn merge_descriptor(existing: &mut Descriptor, other: Descriptor) {
+    let generic = |t: &Option<String>| {
+        t.as_deref()
+            .is_none_or(|t| t.is_empty() || t == super::oci::OCI_EMPTY)
+    };
+    if generic(&existing.artifact_type) && !generic(&other.artifact_type) {
+        existing.artifact_type = other.artifact_type;
+    }
+    for (k, v) in other.annotations {
+        existing.annotations.entry(k).or_insert(v);
+    }
+}
+
 /// The error for bytes that are not what their digest says.
 fn mismatch(what: String, registry: &str, detail: String) -> RegistryError {
     RegistryError::Protocol {
@@ -339,16 +360,43 @@ impl RegistryClient {
     }
 
     /// Every referrer of `subject` in `repo`: the referrers API's answer
-    /// and the fallback index's entries, without duplicates.
+    /// and the fallback index's entries, one per digest. Where both list a
+    /// manifest their descriptors are merged: a registry may describe a
+    /// referrer by its config's media type (go-containerregistry's, GHCR's
+    /// fallback entries), so neither descriptor is trusted alone, and
+    /// readers judge the manifest itself.
     pub async fn referrers(
         &self,
         repo: &Reference,
         subject: &str,
     ) -> Result<(Vec<Descriptor>, Vec<ReferrersSource>), RegistryError> {
-        let what = format!("{}@{subject} referrers", repo.repository());
         let mut found: Vec<Descriptor> = Vec::new();
         let mut sources = Vec::new();
-        match self
+        if let Some(index) = self.referrers_api_index(repo, subject).await? {
+            found.extend(index.manifests);
+            sources.push(ReferrersSource::Api);
+        }
+        if let Some(index) = self.fetch_fallback_index(repo, subject).await? {
+            sources.push(ReferrersSource::FallbackTag);
+            for d in index.manifests {
+                match found.iter_mut().find(|f| f.digest == d.digest) {
+                    Some(existing) => merge_descriptor(existing, d),
+                    None => found.push(d),
+                }
+            }
+        }
+        Ok((found, sources))
+    }
+
+    /// The referrers API's index for `subject`, or `None` where the registry
+    /// has no such API. What it learnt is remembered for the repository.
+    async fn referrers_api_index(
+        &self,
+        repo: &Reference,
+        subject: &str,
+    ) -> Result<Option<Index>, RegistryError> {
+        let what = format!("{}@{subject} referrers", repo.repository());
+        let answer = match self
             .call(
                 repo,
                 &Call::get(format!("referrers/{subject}"), what.clone(), OCI_INDEX),
@@ -359,28 +407,42 @@ impl RegistryClient {
                 let is_index = content_type(&resp).starts_with(OCI_INDEX);
                 let bytes = read_bounded(resp, MANIFEST_MAX, repo.registry(), &what).await?;
                 if is_index {
-                    if let Ok(index) = serde_json::from_slice::<Index>(&bytes) {
-                        found.extend(index.manifests);
-                        sources.push(ReferrersSource::Api);
-                    }
+                    serde_json::from_slice::<Index>(&bytes).ok()
+                } else {
+                    None
                 }
             }
             // 404 (or a registry that does not know the route): no API.
-            Err(RegistryError::NotFound { .. }) => {}
+            Err(RegistryError::NotFound { .. }) => None,
             Err(RegistryError::Status {
                 status: 400 | 405, ..
-            }) => {}
+            }) => None,
             Err(e) => return Err(e),
+        };
+        self.referrers_api
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(repo_key(repo), answer.is_some());
+        Ok(answer)
+    }
+
+    /// Whether `repo`'s registry serves the referrers API (asked once per
+    /// repository and run, with `subject` as the question).
+    pub async fn has_referrers_api(
+        &self,
+        repo: &Reference,
+        subject: &str,
+    ) -> Result<bool, RegistryError> {
+        let known = self
+            .referrers_api
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&repo_key(repo))
+            .copied();
+        match known {
+            Some(answer) => Ok(answer),
+            None => Ok(self.referrers_api_index(repo, subject).await?.is_some()),
         }
-        if let Some(index) = self.fetch_fallback_index(repo, subject).await? {
-            sources.push(ReferrersSource::FallbackTag);
-            for d in index.manifests {
-                if !found.iter().any(|f| f.digest == d.digest) {
-                    found.push(d);
-                }
-            }
-        }
-        Ok((found, sources))
     }
 
     async fn fetch_fallback_index(

@@ -11,6 +11,7 @@ use super::layout::{self, LayoutRef};
 use super::oci::Descriptor;
 use super::push::{Fetched, Pushed};
 use super::ImageRef;
+use crate::cli::ReferrersFallback;
 use crate::reference::Reference;
 
 /// A registry repository through a client, or a layout on disk.
@@ -100,7 +101,8 @@ impl<'a> Store<'a> {
     }
 
     /// Makes `descriptor` findable as a referrer of `subject`: the
-    /// registry's fallback index, the layout's `index.json`.
+    /// registry's fallback index (unless the registry has the referrers API
+    /// and `--referrers-fallback` is `auto`), the layout's `index.json`.
     pub async fn add_referrer(
         &self,
         subject: &str,
@@ -108,6 +110,14 @@ impl<'a> Store<'a> {
     ) -> Result<(), RegistryError> {
         match self {
             Store::Registry { client, repo } => {
+                // Where the registry serves the referrers API it lists the
+                // manifest by its `subject` already; a fallback tag there
+                // would be a second, stale-prone copy (cosign writes none).
+                if client.global().referrers_fallback == ReferrersFallback::Auto
+                    && client.has_referrers_api(repo, subject).await?
+                {
+                    return Ok(());
+                }
                 client
                     .add_to_fallback_index(repo, subject, descriptor)
                     .await

@@ -63,6 +63,7 @@ impl SigningKey {
         rekor: Option<&super::tlog::Rekor>,
         tsa: Option<&sigstore_sign::tsa::TimestampClient>,
     ) -> Result<String, String> {
+        use sha2::Digest as _;
         use sigstore_sign::bundle::{BundleV03, VerificationMaterialV03};
         use sigstore_sign::types::bundle::SignatureContent;
         use sigstore_sign::types::{pae, DsseEnvelope, DsseSignature, KeyId, PayloadBytes};
@@ -81,9 +82,17 @@ impl SigningKey {
             SignatureContent::DsseEnvelope(envelope.clone()),
         );
         if let Some(rekor) = rekor {
-            let json = serde_json::to_string(&envelope)
-                .map_err(|e| format!("cannot serialise the envelope: {e}"))?;
-            bundle = bundle.with_tlog_entry(rekor.upload_dsse(&json, &self.public_pem()).await?);
+            let entry = if rekor.version() == 2 {
+                let pae_sha256 = sha2::Sha256::digest(pae(PAYLOAD_TYPE, statement));
+                rekor
+                    .upload_v2(pae_sha256.into(), &signature, &self.public)
+                    .await?
+            } else {
+                let json = serde_json::to_string(&envelope)
+                    .map_err(|e| format!("cannot serialise the envelope: {e}"))?;
+                rekor.upload_dsse(&json, &self.public_pem()).await?
+            };
+            bundle = bundle.with_tlog_entry(entry);
         }
         if let Some(tsa) = tsa {
             bundle = bundle.with_rfc3161_timestamp(super::tlog::timestamp(tsa, &signature).await?);
@@ -121,13 +130,19 @@ impl SigningKey {
             SignatureContent::MessageSignature(content),
         );
         if let Some(rekor) = rekor {
-            let entry = rekor
-                .upload_hashedrekord(
-                    &hex::encode(digest),
-                    signature.as_bytes(),
-                    &self.public_pem(),
-                )
-                .await?;
+            let entry = if rekor.version() == 2 {
+                rekor
+                    .upload_v2(digest.into(), &signature, &self.public)
+                    .await?
+            } else {
+                rekor
+                    .upload_hashedrekord(
+                        &hex::encode(digest),
+                        signature.as_bytes(),
+                        &self.public_pem(),
+                    )
+                    .await?
+            };
             bundle = bundle.with_tlog_entry(entry);
         }
         bundle

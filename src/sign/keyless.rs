@@ -38,8 +38,15 @@ pub struct Keyless {
 
 impl Keyless {
     /// A signer for the services `signing` lists (Fulcio, Rekor, TSA).
-    pub fn new(signing: &SigningConfig, http: reqwest::Client) -> Result<Keyless, KeylessError> {
-        let services = SigningServices::from_signing_config(signing)
+    /// `rekor_v1` keeps to a Rekor v1 log (cosign's legacy formats carry
+    /// a v1 entry's signed timestamp); otherwise the newest log is used.
+    pub fn new(
+        signing: &SigningConfig,
+        http: reqwest::Client,
+        rekor_v1: bool,
+    ) -> Result<Keyless, KeylessError> {
+        let force = rekor_v1.then_some(sigstore_sign::rekor::RekorApiVersion::V1);
+        let services = SigningServices::from_signing_config_with_rekor_version(signing, force)
             .map_err(|e| KeylessError::Config(e.to_string()))?;
         Ok(Keyless {
             context: SigningContext::new(services).with_http_client(http),

@@ -71,8 +71,9 @@ impl Signer {
                     trust.source
                 ))
             })?;
+            let rekor_v1 = legacy_needs_v1(args, signing, &trust.source.to_string())?;
             return Ok(Signer::Keyless(
-                Keyless::new(signing, http)
+                Keyless::new(signing, http, rekor_v1)
                     .map_err(|e| Error::Usage(format!("{}: {e}", trust.source)))?,
             ));
         };
@@ -104,16 +105,53 @@ impl Signer {
             ),
             None => None,
         };
-        let rekor = if args.tlog_upload {
-            let url = signing.and_then(|s| s.rekor_url(Some(1))).ok_or_else(|| {
+        // A signing config that lists no log at all is how cosign says
+        // "sign without a log" (it refuses --tlog-upload=false beside a
+        // signing config); wharf reads it the same way.
+        let config_has_no_log = signing.is_some_and(|s| s.rekor_tlog_urls.is_empty());
+        if args.tlog_upload && config_has_no_log {
+            report::info(&format!(
+                "the {} names no transparency log: the signature is recorded in none",
+                trust.source
+            ));
+        }
+        let rekor = if args.tlog_upload && !config_has_no_log {
+            // The newest log API the signing config offers, as keyless
+            // signing (and cosign) chooses; v1 for cosign's legacy formats.
+            let force = match signing {
+                Some(s) => legacy_needs_v1(args, s, &trust.source.to_string())?.then_some(1),
+                None => None,
+            };
+            let endpoint = signing.and_then(|s| s.rekor_url(force)).ok_or_else(|| {
                 Error::Usage(format!(
-                    "the {} names no Rekor v1 log to record the signature in; pass a ClientTrustConfig \
+                    "the {} names no Rekor log to record the signature in; pass a ClientTrustConfig \
                      with --trust-config, or --tlog-upload=false to sign without a log \
                      (verifiers then need --insecure-ignore-tlog)",
                     trust.source
                 ))
             })?;
-            Some(Rekor::new(&url.url, http))
+            if endpoint.major_api_version == 2 {
+                if tsa.is_none() {
+                    return Err(Error::Usage(format!(
+                        "the {} logs to Rekor v2 ({}), whose entries carry no signed time, and {}; \
+                         a v2 log needs a timestamp: name a timestamp authority in the signing config{}",
+                        trust.source,
+                        endpoint.url,
+                        if args.timestamp {
+                            "names no timestamp authority"
+                        } else {
+                            "--timestamp=false turns it off"
+                        },
+                        if args.timestamp { "" } else { ", or drop --timestamp=false" }
+                    )));
+                }
+                Some(
+                    Rekor::v2(&endpoint.url, http)
+                        .map_err(|e| Error::Usage(format!("{}: {e}", trust.source)))?,
+                )
+            } else {
+                Some(Rekor::new(&endpoint.url, http))
+            }
         } else if tsa.is_none() {
             // cosign allows it too: a key does not expire, so nothing needs
             // the signing time; but nothing proves it either.
@@ -130,6 +168,33 @@ impl Signer {
         };
         Ok(Signer::Key { key, rekor, tsa })
     }
+}
+
+/// Whether the signature must go to a Rekor v1 log: cosign's legacy
+/// `.sig`/`.att` layers carry a v1 entry's signed entry timestamp, which a
+/// Rekor v2 log does not give (cosign cannot sign them on v2 either). An
+/// error where the signing config names only v2 logs.
+fn legacy_needs_v1(
+    args: &SigningArgs,
+    signing: &sigstore_sign::trust_root::SigningConfig,
+    source: &str,
+) -> Result<bool> {
+    if !args.bundle_format.legacy() || !args.tlog_upload {
+        return Ok(false);
+    }
+    let best = signing.rekor_url(None).map(|e| e.major_api_version);
+    if best.is_none() || best == Some(1) {
+        return Ok(false);
+    }
+    if signing.rekor_url(Some(1)).is_some() {
+        return Ok(true);
+    }
+    Err(Error::Usage(format!(
+        "--bundle-format {}: cosign's legacy signature format records a Rekor v1 entry, and the {source} \
+         names only Rekor v2 logs (cosign cannot sign legacy signatures on v2 either); use --bundle-format bundle, \
+         or a signing config that also names a Rekor v1 log",
+        if args.bundle_format.bundle() { "both" } else { "legacy" }
+    )))
 }
 
 impl Session {

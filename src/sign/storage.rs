@@ -119,19 +119,15 @@ pub async fn attach(
 
 /// Every Sigstore bundle attached to `subject` in `store`, found through the
 /// referrers API and the fallback index (a layout's `index.json`). Entries
-/// that are not bundles, or whose manifest does not name `subject`, are
-/// skipped.
+/// whose manifest is not a bundle, or does not name `subject`, are skipped.
 pub async fn bundles(store: &Store<'_>, subject: &str) -> Result<Vec<StoredBundle>, RegistryError> {
     let referrers = store.referrers(subject).await?;
     let mut found = Vec::new();
     for entry in referrers {
-        if entry
-            .artifact_type
-            .as_deref()
-            .is_some_and(|t| t != BUNDLE_MEDIA_TYPE)
-        {
-            continue;
-        }
+        // The descriptor's `artifactType` is not evidence: registries with
+        // the referrers API may report the config's media type there (as
+        // go-containerregistry's does), so every candidate's manifest is
+        // read and judged by its own `artifactType` and layer, as cosign does.
         let Some(fetched) = store.fetch_manifest(&entry.digest).await? else {
             continue;
         };
@@ -163,8 +159,10 @@ pub async fn bundles(store: &Store<'_>, subject: &str) -> Result<Vec<StoredBundl
             continue;
         }
         let bundle = store.fetch_blob(&layer.digest, BUNDLE_MAX).await?;
-        let mut annotations = entry.annotations.clone();
-        for (k, v) in manifest.annotations {
+        // The manifest's own annotations are digest-checked; a descriptor's
+        // only fill in what the manifest does not say.
+        let mut annotations = manifest.annotations;
+        for (k, v) in entry.annotations {
             annotations.entry(k).or_insert(v);
         }
         found.push(StoredBundle {

@@ -1,5 +1,9 @@
-//! Uploads to a Rekor v1 transparency log for key signatures (keyless
-//! signing goes through sigstore-sign, which talks to Rekor itself).
+//! Uploads to a transparency log for key signatures (keyless signing goes
+//! through sigstore-sign, which talks to Rekor itself): Rekor v1 (`dsse` and
+//! `hashedrekord` 0.0.1 entries) or Rekor v2, which takes `hashedrekord`
+//! 0.0.2 only: a DSSE envelope is logged as the hash of its PAE, the bytes
+//! the signature is over, as sigstore-go and sigstore-rust log it. A v2
+//! entry carries no signed time, so its signatures need a timestamp.
 //!
 //! An upload is retried with the same body when the log is unavailable.
 //! When an earlier attempt was committed but its answer was lost, the retry
@@ -13,17 +17,96 @@ use sigstore_sign::types::{EntryUuid, KindVersion, TransparencyLogEntry};
 const ATTEMPTS: u32 = 4;
 const ENTRY_MAX: usize = 8 << 20;
 
-/// A Rekor v1 log.
+/// A Rekor log: v1, or v2 (tiles).
 pub struct Rekor {
     pub url: String,
     http: reqwest::Client,
+    v2: Option<sigstore_sign::rekor::RekorV2Client>,
 }
 
 impl Rekor {
+    /// A Rekor v1 log.
     pub fn new(url: &str, http: reqwest::Client) -> Rekor {
         Rekor {
             url: url.trim_end_matches('/').to_string(),
             http,
+            v2: None,
+        }
+    }
+
+    /// A Rekor v2 log.
+    pub fn v2(url: &str, http: reqwest::Client) -> Result<Rekor, String> {
+        let url = url.trim_end_matches('/').to_string();
+        let client = sigstore_sign::rekor::RekorV2Client::builder(url.clone())
+            .with_http_client(http.clone())
+            .build()
+            .map_err(|e| format!("Rekor v2 {url}: {e}"))?;
+        Ok(Rekor {
+            url,
+            http,
+            v2: Some(client),
+        })
+    }
+
+    /// The log's major API version.
+    pub fn version(&self) -> u32 {
+        if self.v2.is_some() {
+            2
+        } else {
+            1
+        }
+    }
+
+    /// Logs a signature over bytes whose SHA-256 is `sha256` on a Rekor v2
+    /// log (`hashedrekord` 0.0.2, the public key as verifier). Retried like
+    /// a v1 upload; the log deduplicates a repeated entry.
+    pub async fn upload_v2(
+        &self,
+        sha256: [u8; 32],
+        signature: &sigstore_sign::types::SignatureBytes,
+        public: &sigstore_sign::types::DerPublicKey,
+    ) -> Result<TransparencyLogEntry, String> {
+        use sigstore_sign::rekor::{HashedRekordV2, RekorV2KeyDetails};
+        let Some(client) = &self.v2 else {
+            return Err(format!("Rekor {} is a v1 log", self.url));
+        };
+        let request = HashedRekordV2::new_with_public_key(
+            &sigstore_sign::types::Sha256Hash::new(sha256),
+            signature,
+            public,
+            RekorV2KeyDetails::PkixEcdsaP256Sha256,
+        );
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let failure = match client.create_entry(request.clone()).await {
+                Ok(entry) => return Ok(entry),
+                Err(sigstore_sign::rekor::Error::Status { status, message })
+                    if status != 429 && status < 500 =>
+                {
+                    return Err(format!(
+                        "Rekor v2 {} refused the entry ({status}): {message}",
+                        self.url
+                    ))
+                }
+                Err(
+                    e @ (sigstore_sign::rekor::Error::Status { .. }
+                    | sigstore_sign::rekor::Error::Http(_)),
+                ) => e.to_string(),
+                Err(e) => {
+                    return Err(format!(
+                        "Rekor v2 {}: the answer is not a usable log entry: {e}",
+                        self.url
+                    ))
+                }
+            };
+            if attempt >= ATTEMPTS {
+                return Err(format!(
+                    "Rekor v2 {} is unavailable after {attempt} attempts: {failure}. Try again later",
+                    self.url
+                ));
+            }
+            super::backoff(attempt).await;
         }
     }
 

@@ -14,6 +14,7 @@ mod action;
 mod attest;
 mod db;
 mod image;
+mod interop;
 mod lint;
 mod packaging;
 mod pin;

@@ -13,6 +13,8 @@ pub mod images;
 pub mod oci;
 pub mod proxy;
 pub mod registry;
+#[macro_use]
+pub mod sigstore;
 pub mod tree;
 
 use std::ffi::OsStr;

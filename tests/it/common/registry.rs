@@ -72,6 +72,48 @@ impl Registry {
         Registry::spawn(Some((user, password)))
     }
 
+    /// go-containerregistry's in-memory registry with the OCI 1.1
+    /// referrers API (`tests/peers/ocireg`, built by `scripts/peers.sh`),
+    /// on a port it picks itself. Like GHCR's fallback entries it describes
+    /// a referrer by its config's media type, not its `artifactType`.
+    #[track_caller]
+    pub fn start_referrers() -> Registry {
+        let dir = tempfile::Builder::new()
+            .prefix("wharf-ocireg-")
+            .tempdir()
+            .expect("temp dir");
+        let out = dir.path().join("stdout");
+        let log = std::fs::File::create(dir.path().join("registry.log")).expect("log file");
+        let child = Command::new("setpriv")
+            .args(["--pdeathsig", "KILL", "--"])
+            .arg(super::sigstore::peer("ocireg"))
+            .arg("-addr=127.0.0.1:0")
+            .stdin(Stdio::null())
+            .stdout(File::create(&out).expect("stdout file"))
+            .stderr(log)
+            .spawn()
+            .expect("start ocireg (scripts/peers.sh builds it)");
+        let start = Instant::now();
+        let host = loop {
+            let text = std::fs::read_to_string(&out).unwrap_or_default();
+            if let Some(host) = text.lines().find_map(|l| l.strip_prefix("listening on ")) {
+                break host.trim().to_string();
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "ocireg did not start: {}",
+                read_log(&dir.path().join("registry.log"))
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        Registry {
+            child,
+            dir,
+            host,
+            tls: None,
+        }
+    }
+
     pub fn host(&self) -> &str {
         &self.host
     }

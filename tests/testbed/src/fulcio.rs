@@ -54,8 +54,10 @@ impl Fulcio {
 
     fn signing_cert(&self, oidc: &Oidc, req: &Request) -> Response {
         match self.try_signing_cert(oidc, req) {
+            // 200, as real Fulcio's v2 API answers (201 is its legacy v1
+            // API's); sigstore-go refuses any other status.
             Ok(chain) => Response::json(
-                201,
+                200,
                 &json!({"signedCertificateEmbeddedSct": {"chain": {"certificates": chain}}}),
             ),
             Err((status, message)) => Response::error(status, &message),

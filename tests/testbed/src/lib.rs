@@ -21,7 +21,7 @@
 //! - **Fulcio v2** (`urls().fulcio`): `POST /api/v2/signingCert` (public key +
 //!   proof of possession over the token's `sub`, or a CSR; token in the body
 //!   or an `Authorization: Bearer` header), `GET /api/v2/configuration`,
-//!   `GET /api/v2/trustBundle`. Leaves live 10 minutes, carry the identity as
+//!   `GET /api/v2/trustBundle`; a certificate is 200, as from the real one. Leaves live 10 minutes, carry the identity as
 //!   a URI SAN, Fulcio's extensions 1.3.6.1.4.1.57264.1.1–6 and .8–.22 from
 //!   the claims, the code-signing EKU and an embedded SCT.
 //! - **Rekor v1** (`urls().rekor`): `POST /api/v1/log/entries` (hashedrekord
@@ -80,7 +80,7 @@ use std::time::SystemTime;
 use serde_json::{Map, Value};
 
 pub use http::{MAX_BODY, MAX_CONNECTIONS};
-pub use oidc::REPOSITORY;
+pub use oidc::{rfc3339, REPOSITORY};
 
 /// Errors starting the testbed.
 #[derive(Debug, thiserror::Error)]

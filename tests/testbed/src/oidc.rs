@@ -285,7 +285,8 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-pub(crate) fn rfc3339(secs: i64) -> String {
+/// Unix seconds as RFC 3339 UTC (`2026-12-06T06:10:39Z`).
+pub fn rfc3339(secs: i64) -> String {
     let secs = u64::try_from(secs).unwrap_or(0);
     der::DateTime::from_unix_duration(std::time::Duration::from_secs(secs))
         .map(|d| d.to_string())
