@@ -169,6 +169,10 @@ pub struct Claims {
     pub runner_environment: Option<String>,
     /// GitLab: `gitlab.com/group/project//.gitlab-ci.yml@refs/heads/main`.
     pub ci_config_ref_uri: Option<String>,
+    /// Buildkite, CircleCI, Codefresh: the certificate identity Fulcio
+    /// makes of their claims (its `subject-alternative-name-template` for
+    /// that CI provider, with the same defaults).
+    pub ci_identity: Option<String>,
 }
 
 /// Something worth saying about a usable token (data, not an error).
@@ -301,6 +305,9 @@ impl IdentityToken {
         }
         if let Some(uri) = &c.ci_config_ref_uri {
             return Some(format!("https://{uri}"));
+        }
+        if let Some(identity) = &c.ci_identity {
+            return Some(identity.clone());
         }
         c.sub.clone()
     }
@@ -485,7 +492,44 @@ fn claims_from(map: &serde_json::Map<String, Value>) -> Result<Claims, String> {
         event_name: string("event_name")?,
         runner_environment: string("runner_environment")?,
         ci_config_ref_uri: string("ci_config_ref_uri")?,
+        ci_identity: ci_identity(map),
     })
+}
+
+/// The identity Fulcio's CI providers put in the certificate for a
+/// Buildkite, CircleCI or Codefresh token (Fulcio's identity config,
+/// `ci-issuer-metadata`): a claimed `url`/`api_url`/`platform_url` wins over
+/// the provider's default, as in Fulcio.
+fn ci_identity(map: &serde_json::Map<String, Value>) -> Option<String> {
+    let claim = |name: &str| map.get(name).and_then(Value::as_str);
+    let base = |name: &str, default: &'static str| claim(name).unwrap_or(default).to_string();
+    if let (Some(org), Some(pipeline)) = (claim("organization_slug"), claim("pipeline_slug")) {
+        return Some(format!(
+            "{}/{org}/{pipeline}",
+            base("url", "https://buildkite.com")
+        ));
+    }
+    if let (Some(project), Some(definition)) = (
+        claim("oidc.circleci.com/project-id"),
+        claim("oidc.circleci.com/pipeline-definition-id"),
+    ) {
+        return Some(format!(
+            "{}/projects/{project}/pipeline-definitions/{definition}",
+            base("api_url", "https://circleci.com/api/v2")
+        ));
+    }
+    if let (Some(account), Some(pipeline), Some(account_id), Some(pipeline_id)) = (
+        claim("account_name"),
+        claim("pipeline_name"),
+        claim("account_id"),
+        claim("pipeline_id"),
+    ) {
+        return Some(format!(
+            "{}/{account}/{pipeline}:{account_id}/{pipeline_id}",
+            base("platform_url", "https://g.codefresh.io")
+        ));
+    }
+    None
 }
 
 // ---------------------------------------------------------------------------
@@ -2383,6 +2427,36 @@ mod tests {
         assert_eq!(
             gitlab.expected_identity().as_deref(),
             Some("https://gitlab.com/g/p//.gitlab-ci.yml@refs/heads/main")
+        );
+        let buildkite = with(serde_json::json!({
+            "sub": "organization:acme:pipeline:app:ref:refs/heads/main:commit:abc:step:build",
+            "organization_slug": "acme",
+            "pipeline_slug": "app"
+        }));
+        assert_eq!(
+            buildkite.expected_identity().as_deref(),
+            Some("https://buildkite.com/acme/app")
+        );
+        let circleci = with(serde_json::json!({
+            "sub": "org/o/project/p/user/u",
+            "oidc.circleci.com/project-id": "p",
+            "oidc.circleci.com/pipeline-definition-id": "d"
+        }));
+        assert_eq!(
+            circleci.expected_identity().as_deref(),
+            Some("https://circleci.com/api/v2/projects/p/pipeline-definitions/d")
+        );
+        let codefresh = with(serde_json::json!({
+            "sub": "account:a:pipeline:p",
+            "account_name": "acme",
+            "pipeline_name": "app/build",
+            "account_id": "a1",
+            "pipeline_id": "p1",
+            "platform_url": "https://cf.example.com"
+        }));
+        assert_eq!(
+            codefresh.expected_identity().as_deref(),
+            Some("https://cf.example.com/acme/app/build:a1/p1")
         );
         let sub = with(serde_json::json!({"sub": "system:serviceaccount:ci:builder"}));
         assert_eq!(

@@ -843,3 +843,109 @@ fn the_tuf_repository_builder_passes_its_self_test() {
         out.describe()
     );
 }
+
+/// For every CI provider Fulcio maps, wharf finds the job's token the way
+/// that CI hands it over, real Fulcio makes the certificate identity from
+/// the claims with its own templates, and wharf's idea of that identity
+/// (what it says it signed as, what `verify` checks by default, what makes
+/// a second run add nothing) is the one cosign accepts.
+#[test]
+fn each_ci_providers_identity_agrees_with_fulcio_and_cosign() {
+    use crate::common::sigstore::Ci;
+    require_peers!();
+    require_registry!();
+    let env = Env::start(Kind::Debian);
+    for ci in Ci::ALL {
+        let (token, issuer, identity) = env.stack.ci_token(ci);
+        let repo = format!("{}/{}", env.registry.host(), ci.provider());
+        let mut cmd = Command::new(peer("crane"));
+        cmd.args(["copy", "--insecure", &env.app, &format!("{repo}:1.0")]);
+        run(cmd).assert_code(0);
+        let (_, digest) = env.app.split_once('@').expect("digest");
+        let image = format!("{repo}@{digest}");
+
+        // The CI's own way of handing over the token. Where that is a
+        // program of the CI's (Buildkite's agent, CircleCI's CLI), a
+        // stand-in on PATH prints it and records how it was asked.
+        let bin = env.path(&format!("bin-{}", ci.provider()));
+        std::fs::create_dir_all(&bin).expect("bin dir");
+        let stand_in = |program: &str| {
+            let script = bin.join(program);
+            std::fs::write(
+                &script,
+                format!(
+                    "#!/bin/sh\nprintf '%s\\n' \"$*\" > \"{}\"\nprintf '%s' '{token}'\n",
+                    bin.join("argv").display()
+                ),
+            )
+            .expect("stand-in");
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
+                .expect("chmod");
+        };
+        let mut vars: Vec<(&str, String)> = Vec::new();
+        let expected_argv = match ci {
+            Ci::GitLab => {
+                vars.push(("GITLAB_CI", "true".into()));
+                vars.push(("SIGSTORE_ID_TOKEN", token.clone()));
+                None
+            }
+            Ci::Buildkite => {
+                vars.push(("BUILDKITE", "true".into()));
+                stand_in("buildkite-agent");
+                Some("oidc request-token --audience sigstore")
+            }
+            Ci::Circle => {
+                vars.push(("CIRCLECI", "true".into()));
+                stand_in("circleci");
+                Some(r#"run oidc get --claims {"aud":"sigstore"}"#)
+            }
+            Ci::Codefresh => {
+                vars.push(("SIGSTORE_ID_TOKEN", token.clone()));
+                None
+            }
+        };
+        let path = format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let sign = || {
+            let mut cmd = env.wharf(&env.stack.trust_config);
+            cmd.env("PATH", &path);
+            for (k, v) in &vars {
+                cmd.env(k, v);
+            }
+            cmd.args(["sign", &image]).run()
+        };
+        let signed = sign();
+        signed.assert_code(0);
+        assert!(
+            signed.stdout.contains(&identity) || signed.stderr.contains(&identity),
+            "{}: wharf does not name the identity Fulcio gives: {}",
+            ci.provider(),
+            signed.describe()
+        );
+        if let Some(argv) = expected_argv {
+            let asked = std::fs::read_to_string(bin.join("argv")).expect("the CI tool was run");
+            assert_eq!(asked.trim(), argv, "{}", ci.provider());
+        }
+        let flags = [
+            "--certificate-identity",
+            identity.as_str(),
+            "--certificate-oidc-issuer",
+            issuer.as_str(),
+        ];
+        env.cosign_verify(&image, &flags).assert_code(0);
+        env.wharf_verify(&image, &flags).assert_code(0);
+        // A second run recognises its own signature.
+        let again = sign();
+        again.assert_code(0);
+        assert!(
+            again.stdout.contains("nothing to do"),
+            "{}: {}",
+            ci.provider(),
+            again.describe()
+        );
+    }
+}

@@ -94,6 +94,9 @@ macro_rules! require_peers {
 pub struct Stack {
     pub dir: PathBuf,
     pub testbed: Testbed,
+    /// One issuer per other CI provider Fulcio maps (GitLab, Buildkite,
+    /// CircleCI, Codefresh), each a testbed minting that CI's claims.
+    pub ci: Vec<(Ci, Testbed)>,
     pub fulcio: String,
     pub ct: String,
     pub rekor: String,
@@ -120,7 +123,115 @@ pub struct Stack {
     pub tuf_out: PathBuf,
 }
 
+/// A CI provider of Fulcio's identity config (`ci-issuer-metadata`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ci {
+    GitLab,
+    Buildkite,
+    Circle,
+    Codefresh,
+}
+
+impl Ci {
+    pub const ALL: [Ci; 4] = [Ci::GitLab, Ci::Buildkite, Ci::Circle, Ci::Codefresh];
+
+    /// Fulcio's name for the provider.
+    pub fn provider(self) -> &'static str {
+        match self {
+            Ci::GitLab => "gitlab-pipeline",
+            Ci::Buildkite => "buildkite-job",
+            Ci::Circle => "circleci-job",
+            Ci::Codefresh => "codefresh-workflow",
+        }
+    }
+
+    /// The claims that CI puts in a job's token (beside `iss`, `aud` and
+    /// the times), every one Fulcio's templates for it read, and the
+    /// certificate identity Fulcio makes of them.
+    pub fn claims(self) -> (Value, &'static str) {
+        const SHA: &str = "3f786850e387550fdab836ed7e6dc881de23001b";
+        match self {
+            Ci::GitLab => (
+                json!({
+                    "sub": "project_path:wharf-test/app:ref_type:branch:ref:main",
+                    "ci_config_ref_uri": "gitlab.com/wharf-test/app//.gitlab-ci.yml@refs/heads/main",
+                    "ci_config_sha": SHA,
+                    "runner_environment": "gitlab-hosted",
+                    "project_path": "wharf-test/app",
+                    "sha": SHA,
+                    "ref_type": "branch",
+                    "ref": "main",
+                    "project_id": "4242",
+                    "namespace_path": "wharf-test",
+                    "namespace_id": "42",
+                    "pipeline_source": "push",
+                    "pipeline_id": "777",
+                    "job_id": "9001",
+                    "project_visibility": "public",
+                }),
+                "https://gitlab.com/wharf-test/app//.gitlab-ci.yml@refs/heads/main",
+            ),
+            Ci::Buildkite => (
+                json!({
+                    "sub": format!("organization:wharf-test:pipeline:app:ref:refs/heads/main:commit:{SHA}:step:sign"),
+                    "organization_slug": "wharf-test",
+                    "pipeline_slug": "app",
+                    "build_number": 12,
+                    "job_id": "0190-job",
+                    "runner_environment": "buildkite-hosted",
+                    "build_commit": SHA,
+                    "build_source": "webhook",
+                }),
+                "https://buildkite.com/wharf-test/app",
+            ),
+            Ci::Circle => (
+                json!({
+                    "sub": "org/a1/project/p1/user/u1",
+                    "oidc.circleci.com/pipeline-id": "pl-1",
+                    "oidc.circleci.com/project-id": "p1",
+                    "oidc.circleci.com/pipeline-definition-id": "pd-1",
+                    "oidc.circleci.com/workflow-id": "wf-1",
+                    "oidc.circleci.com/job-id": "job-1",
+                    "oidc.circleci.com/vcs-ref": "refs/heads/main",
+                    "oidc.circleci.com/vcs-origin": "github.com/wharf-test/app",
+                    "oidc.circleci.com/ssh-rerun": "false",
+                }),
+                "https://circleci.com/api/v2/projects/p1/pipeline-definitions/pd-1",
+            ),
+            Ci::Codefresh => (
+                json!({
+                    "sub": "account:acc-1:pipeline:pipe-1",
+                    "workflow_id": "wf-1",
+                    "pipeline_id": "pipe-1",
+                    "account_name": "wharf-test",
+                    "pipeline_name": "app/release",
+                    "account_id": "acc-1",
+                }),
+                "https://g.codefresh.io/wharf-test/app/release:acc-1/pipe-1",
+            ),
+        }
+    }
+}
+
 impl Stack {
+    /// A job token of `ci`, from that CI's issuer: `(token, issuer,
+    /// the certificate identity Fulcio gives it)`.
+    pub fn ci_token(&self, ci: Ci) -> (String, String, String) {
+        let (_, testbed) = self
+            .ci
+            .iter()
+            .find(|(c, _)| *c == ci)
+            .expect("an issuer per CI");
+        let (claims, identity) = ci.claims();
+        let token = testbed.oidc_token_with(|c| {
+            c.retain(|k, _| matches!(k.as_str(), "iss" | "aud" | "iat" | "nbf" | "exp" | "jti"));
+            if let Value::Object(extra) = claims {
+                c.extend(extra);
+            }
+        });
+        (token, testbed.issuer().to_string(), identity.to_string())
+    }
+
     /// The identity (certificate SAN) the testbed's default token gets.
     pub fn identity(&self) -> &str {
         self.testbed.identity()
@@ -334,23 +445,26 @@ fn write_json(path: &Path, value: &Value) -> Result<(), String> {
 }
 
 /// Fulcio's own identity configuration with `oidc-issuers` replaced by the
-/// testbed's issuer, mapped as a GitHub Actions CI provider: certificates
-/// then carry Fulcio's real extension mapping of the token's claims.
-fn fulcio_config(issuer: &str) -> Result<String, String> {
+/// test issuers, each mapped as the CI provider whose tokens it mints:
+/// certificates then carry Fulcio's real extension mapping of the claims.
+fn fulcio_config(issuers: &[(&str, &str)]) -> Result<String, String> {
     let original = peer("fulcio-identity-config.yaml");
     let text = fs::read_to_string(&original)
         .map_err(|e| format!("{}: {e} (scripts/peers.sh copies it)", original.display()))?;
-    let issuers = text
+    let start = text
         .find("\noidc-issuers:")
         .ok_or("no oidc-issuers in Fulcio's config")?;
     let metadata = text
         .find("\nci-issuer-metadata:")
         .ok_or("no ci-issuer-metadata in Fulcio's config")?;
-    Ok(format!(
-        "{}\noidc-issuers:\n  {issuer}:\n    issuer-url: {issuer}\n    client-id: sigstore\n    type: ci-provider\n    ci-provider: *github-type\n{}",
-        &text[..issuers],
-        &text[metadata..]
-    ))
+    let mut config = format!("{}\noidc-issuers:\n", &text[..start]);
+    for (issuer, provider) in issuers {
+        config.push_str(&format!(
+            "  {issuer}:\n    issuer-url: {issuer}\n    client-id: sigstore\n    type: ci-provider\n    ci-provider: {provider}\n"
+        ));
+    }
+    config.push_str(&text[metadata + 1..]);
+    Ok(config)
 }
 
 fn start() -> Result<Stack, String> {
@@ -360,6 +474,11 @@ fn start() -> Result<Stack, String> {
         .map_err(|e| e.to_string())?
         .keep();
     let testbed = Testbed::start(&dir.join("testbed")).map_err(|e| e.to_string())?;
+    let mut ci = Vec::new();
+    for c in Ci::ALL {
+        let bed = Testbed::start(&dir.join(c.provider())).map_err(|e| e.to_string())?;
+        ci.push((c, bed));
+    }
     // The validity start of every key: a minute back, so clock skew between
     // the services never makes a fresh signature predate it.
     let start = rfc3339_ago(60);
@@ -372,7 +491,9 @@ fn start() -> Result<Stack, String> {
     let fulcio_host = format!("127.0.0.1:{fulcio_port}");
     let ct_host = format!("127.0.0.1:{ct_port}");
     let config = dir.join("fulcio-config.yaml");
-    fs::write(&config, fulcio_config(testbed.issuer())?).map_err(|e| e.to_string())?;
+    let mut issuers = vec![(testbed.issuer(), "github-workflow")];
+    issuers.extend(ci.iter().map(|(c, bed)| (bed.issuer(), c.provider())));
+    fs::write(&config, fulcio_config(&issuers)?).map_err(|e| e.to_string())?;
     let mut fulcio = Service::spawn(
         &dir,
         "fulcio",
@@ -586,6 +707,7 @@ fn start() -> Result<Stack, String> {
         tuf_out,
         dir,
         testbed,
+        ci,
         fulcio: fulcio_url,
         ct: ct_url,
         rekor: rekor_url,
