@@ -949,3 +949,131 @@ fn each_ci_providers_identity_agrees_with_fulcio_and_cosign() {
         );
     }
 }
+
+/// `/usr/bin/time -f '%e %M' CMD`: the run, its wall seconds and peak RSS
+/// in KiB.
+fn timed(cmd: &Command) -> (Output, f64, u64) {
+    let dir = tempfile::tempdir().expect("dir");
+    let report = dir.path().join("time");
+    let mut timed = Command::new("/usr/bin/time");
+    timed
+        .args(["-f", "%e %M", "-o"])
+        .arg(&report)
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => timed.env(k, v),
+            None => timed.env_remove(k),
+        };
+    }
+    let out = run(timed);
+    let text = std::fs::read_to_string(&report).unwrap_or_default();
+    let mut fields = text.split_whitespace().rev().take(2).collect::<Vec<_>>();
+    fields.reverse();
+    let wall = fields
+        .first()
+        .and_then(|f| f.parse().ok())
+        .unwrap_or(f64::NAN);
+    let rss = fields.get(1).and_then(|f| f.parse().ok()).unwrap_or(0);
+    (out, wall, rss)
+}
+
+/// Keyless sign and verify, wharf against cosign, on the same stack and
+/// registry in one run: `benches/interop.sh` (release build).
+#[test]
+#[ignore = "benchmark: benches/interop.sh"]
+fn bench_keyless_sign_and_verify_against_cosign() {
+    require_peers!();
+    require_registry!();
+    let runs: usize = std::env::var("RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(5);
+    let env = Env::start(Kind::Debian);
+    let mut figures: Vec<(&str, Vec<(f64, u64)>)> = vec![
+        ("wharf sign", vec![]),
+        ("cosign sign", vec![]),
+        ("wharf verify", vec![]),
+        ("cosign verify", vec![]),
+    ];
+    let (_, digest) = env.app.split_once('@').expect("digest");
+    for i in 0..runs {
+        for tool in ["wharf", "cosign"] {
+            let image = format!("{}/bench-{tool}-{i}@{digest}", env.registry.host());
+            let mut cmd = Command::new(peer("crane"));
+            cmd.args([
+                "copy",
+                "--insecure",
+                &env.app,
+                &image.replace(&format!("@{digest}"), ":1.0"),
+            ]);
+            run(cmd).assert_code(0);
+            let sign = if tool == "wharf" {
+                let mut cmd = Command::new(env!("CARGO_BIN_EXE_wharf"));
+                cmd.env_clear()
+                    .env("HOME", env.path("home"))
+                    .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                    .env("WHARF_TRUST_CONFIG", &env.stack.trust_config)
+                    .arg("--insecure-registry")
+                    .arg(env.registry.host())
+                    .args(["sign", &image, "--identity-token"])
+                    .arg(env.stack.token_file());
+                cmd
+            } else {
+                let mut cmd = env.cosign();
+                cmd.args(["sign", "-y", "--signing-config"])
+                    .arg(&env.stack.signing_config)
+                    .arg("--trusted-root")
+                    .arg(&env.stack.trusted_root)
+                    .arg("--identity-token")
+                    .arg(env.stack.token_file())
+                    .arg(&image);
+                cmd
+            };
+            let (out, wall, rss) = timed(&sign);
+            out.assert_code(0);
+            let slot = if tool == "wharf" { 0 } else { 1 };
+            figures[slot].1.push((wall, rss));
+
+            let verify = if tool == "wharf" {
+                let mut cmd = Command::new(env!("CARGO_BIN_EXE_wharf"));
+                cmd.env_clear()
+                    .env("HOME", env.path("home"))
+                    .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                    .env("WHARF_TRUST_CONFIG", &env.stack.trust_config)
+                    .arg("--insecure-registry")
+                    .arg(env.registry.host())
+                    .args(["verify", &image])
+                    .args(env.identity());
+                cmd
+            } else {
+                let mut cmd = env.cosign();
+                cmd.args(["verify", "--trusted-root"])
+                    .arg(&env.stack.trusted_root)
+                    .args(env.identity())
+                    .arg(&image);
+                cmd
+            };
+            let (out, wall, rss) = timed(&verify);
+            out.assert_code(0);
+            figures[slot + 2].1.push((wall, rss));
+        }
+    }
+    println!("| {runs} runs | median wall | min–max wall | median peak RSS |");
+    println!("|---|---|---|---|");
+    for (what, mut samples) in figures {
+        samples.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let wall = samples[samples.len() / 2].0;
+        let (lo, hi) = (samples[0].0, samples[samples.len() - 1].0);
+        let mut rss: Vec<u64> = samples.iter().map(|s| s.1).collect();
+        rss.sort_unstable();
+        println!(
+            "| {what} | {:.0} ms | {:.0}–{:.0} ms | {} MiB |",
+            wall * 1000.0,
+            lo * 1000.0,
+            hi * 1000.0,
+            rss[rss.len() / 2] / 1024
+        );
+    }
+}
