@@ -1077,3 +1077,38 @@ fn bench_keyless_sign_and_verify_against_cosign() {
         );
     }
 }
+
+/// An `oci:` layout signed by wharf (its bundles listed in `index.json`),
+/// copied into a registry with the referrers API by crane: the registry
+/// indexes the copied signature by its `subject`, and cosign accepts it.
+/// (On a registry without the API nothing would list it: crane writes no
+/// fallback index.)
+#[test]
+fn a_layout_signed_by_wharf_and_copied_by_crane_passes_cosign() {
+    require_peers!();
+    require_registry!();
+    let env = Env::start(Kind::Referrers);
+    let layout_dir = env.path("layout");
+    let mut layout = OciLayout::new(&layout_dir);
+    let image = layout.add_image("1.0", "linux", "amd64", "a layout image");
+    let name = format!("{}/layout-app", env.registry.host());
+    let mut cmd = env.wharf(&env.stack.trust_config);
+    for (k, v) in env.stack.github_env() {
+        cmd.env(k, v);
+    }
+    cmd.args(["sign"])
+        .arg(format!("oci:{}@{}", layout_dir.display(), image.digest))
+        .args(["--image-name", &name])
+        .run()
+        .assert_code(0);
+
+    let mut cmd = Command::new(peer("crane"));
+    cmd.args(["push", "--insecure", "--index"])
+        .arg(&layout_dir)
+        .arg(format!("{name}:layout"));
+    run(cmd).assert_code(0);
+    let pushed = format!("{name}@{}", image.digest);
+    env.cosign_verify(&pushed, &env.identity()).assert_code(0);
+    assert_ne!(env.cosign_verify(&pushed, &env.stranger()).code, Some(0));
+    env.wharf_verify(&pushed, &env.identity()).assert_code(0);
+}
