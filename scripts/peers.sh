@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the Go peers the tests run against (real Sigstore services, cosign,
-# crane, a registry with the OCI 1.1 referrers API) from the Go module proxy,
+# crane, a registry with the OCI 1.1 referrers API, the admission engines
+# Kyverno and policy-controller's tester) from the Go module proxy,
 # at pinned versions, into a cache reused between runs.
 #
 #   scripts/peers.sh            build what is missing, print each build's time
@@ -30,7 +31,29 @@ peers=(
   "timestamp-authority github.com/sigstore/timestamp-authority/v2@v2.1.3 ./cmd/timestamp-server timestamp-server"
   "crane github.com/google/go-containerregistry@v0.22.1 ./cmd/crane crane"
   "tesseract github.com/transparency-dev/tesseract@v0.1.1 ./cmd/tesseract/posix tesseract"
+  "kyverno github.com/kyverno/kyverno@v1.19.0 ./cmd/cli/kubectl-kyverno kyverno"
+  "policy-controller github.com/sigstore/policy-controller@v0.15.1 ./cmd/tester policy-tester"
 )
+
+# What a module needs before it builds here, run inside its copy.
+prepare() {
+  case "$1" in
+    policy-controller)
+      # The tester asks its TUF client for target "" where the in-cluster
+      # reconciler asks for trusted_root.json (and then falls back to
+      # legacy targets: "no certificate authorities found"); build it with
+      # the reconciler's argument.
+      sed -i 's/trustroot.GetSigstoreKeysFromTuf(ctx, client, "")/trustroot.GetSigstoreKeysFromTuf(ctx, client, "trusted_root.json")/' cmd/tester/trustroot.go
+      grep -q 'GetSigstoreKeysFromTuf(ctx, client, "trusted_root.json")' cmd/tester/trustroot.go
+      # go.mod pins pseudo-versions of these two that the proxy does not
+      # serve; this one it does.
+      for m in k8schain kubernetes; do
+        go mod edit -replace "github.com/google/go-containerregistry/pkg/authn/$m=github.com/google/go-containerregistry/pkg/authn/$m@v0.0.0-20260205022027-93aa2732266a"
+      done
+      export GOFLAGS="$GOFLAGS -mod=mod"
+      ;;
+  esac
+}
 
 total_start=$SECONDS
 for line in "${peers[@]}"; do
@@ -49,7 +72,7 @@ for line in "${peers[@]}"; do
   work="$(mktemp -d)"
   cp -r "$src/." "$work/"
   chmod -R u+w "$work"
-  (cd "$work" && go build -trimpath -o "$dir.tmp/$bin" "$pkg")
+  (cd "$work" && prepare "$name" && go build -trimpath -o "$dir.tmp/$bin" "$pkg")
   # Fulcio's own identity configuration is the base of the fixture's config.
   if [ "$name" = fulcio ]; then cp "$src/config/identity/config.yaml" "$dir.tmp/identity-config.yaml"; fi
   rm -rf "$work" "$dir"

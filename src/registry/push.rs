@@ -508,3 +508,60 @@ impl RegistryClient {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BUNDLE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+
+    fn descriptor(artifact_type: Option<&str>, annotations: &[(&str, &str)]) -> Descriptor {
+        let mut d = Descriptor::new(super::super::oci::OCI_MANIFEST, "sha256:aa", 10);
+        d.artifact_type = artifact_type.map(str::to_string);
+        d.annotations = annotations
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        d
+    }
+
+    #[test]
+    fn a_generic_artifact_type_gives_way_to_the_specific_one() {
+        // The referrers API of go-containerregistry's registry describes a
+        // bundle by its config's media type; the fallback index knows better.
+        let mut api = descriptor(Some(super::super::oci::OCI_EMPTY), &[]);
+        merge_descriptor(
+            &mut api,
+            descriptor(
+                Some(BUNDLE),
+                &[("dev.sigstore.bundle.content", "dsse-envelope")],
+            ),
+        );
+        assert_eq!(api.artifact_type.as_deref(), Some(BUNDLE));
+        assert_eq!(
+            api.annotations
+                .get("dev.sigstore.bundle.content")
+                .map(String::as_str),
+            Some("dsse-envelope")
+        );
+    }
+
+    #[test]
+    fn a_specific_artifact_type_and_existing_annotations_are_kept() {
+        let mut api = descriptor(Some(BUNDLE), &[("k", "from the api")]);
+        merge_descriptor(
+            &mut api,
+            descriptor(None, &[("k", "from the index"), ("other", "v")]),
+        );
+        assert_eq!(api.artifact_type.as_deref(), Some(BUNDLE));
+        assert_eq!(
+            api.annotations.get("k").map(String::as_str),
+            Some("from the api")
+        );
+        assert_eq!(api.annotations.get("other").map(String::as_str), Some("v"));
+
+        let mut missing = descriptor(None, &[]);
+        merge_descriptor(&mut missing, descriptor(Some(BUNDLE), &[]));
+        assert_eq!(missing.artifact_type.as_deref(), Some(BUNDLE));
+    }
+}

@@ -577,10 +577,29 @@ fn attestations_both_ways(kind: Kind) {
         args.push(&out_text);
         args.extend(env.identity());
         env.wharf_verify(&env.other, &args).assert_code(0);
-        let written: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&out).expect("predicate out")).expect("JSON");
+        let written = std::fs::read_to_string(&out).expect("predicate out");
         let given: serde_json::Value = serde_json::from_str(predicate).expect("JSON");
-        assert_eq!(written, given, "{kind_name}: the predicate wharf verified");
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&written).expect("JSON"),
+            given,
+            "{kind_name}: the predicate wharf verified"
+        );
+        // Byte for byte what cosign put in its statement (it re-encodes
+        // the predicate file, so that is the reference).
+        let mut cmd = env.cosign();
+        cmd.args(["verify-attestation", "--type", kind_name, "--trusted-root"])
+            .arg(&env.stack.trusted_root)
+            .args(env.identity())
+            .arg(&env.other);
+        let cosigns = run(cmd);
+        cosigns.assert_code(0);
+        let statement: std::collections::HashMap<String, Box<serde_json::value::RawValue>> =
+            serde_json::from_str(&statement_of(&cosigns.stdout)).expect("statement");
+        assert_eq!(
+            written.trim_end_matches('\n'),
+            statement["predicate"].get(),
+            "{kind_name}: wharf's --output-predicate is not the statement's predicate"
+        );
         let mut args = vec!["--attestation-type", kind_name];
         args.extend(env.stranger());
         env.wharf_verify(&env.other, &args).assert_code(1);
@@ -1111,4 +1130,41 @@ fn a_layout_signed_by_wharf_and_copied_by_crane_passes_cosign() {
     env.cosign_verify(&pushed, &env.identity()).assert_code(0);
     assert_ne!(env.cosign_verify(&pushed, &env.stranger()).code, Some(0));
     env.wharf_verify(&pushed, &env.identity()).assert_code(0);
+}
+
+/// `--referrers-fallback always` (or `WHARF_REFERRERS_FALLBACK=always`)
+/// lists the signature in the fallback index even where the registry has
+/// the referrers API, for readers that only look at the tag; cosign still
+/// accepts the signature.
+#[test]
+fn referrers_fallback_always_writes_the_tag_on_a_referrers_registry() {
+    require_peers!();
+    require_registry!();
+    let env = Env::start(Kind::Referrers);
+    env.wharf_sign(&env.app, &["--referrers-fallback", "always"])
+        .assert_code(0);
+    assert!(env.has_fallback_tag(&env.app), "no fallback tag written");
+    env.cosign_verify(&env.app, &env.identity()).assert_code(0);
+    // The same through the environment; a bad value is a usage error.
+    let mut cmd = env.wharf(&env.stack.trust_config);
+    for (k, v) in env.stack.github_env() {
+        cmd.env(k, v);
+    }
+    cmd.env("WHARF_REFERRERS_FALLBACK", "always")
+        .args(["sign", &env.other])
+        .run()
+        .assert_code(0);
+    assert!(env.has_fallback_tag(&env.other), "no fallback tag written");
+    let bad = env
+        .wharf(&env.stack.trust_config)
+        .env("WHARF_REFERRERS_FALLBACK", "sometimes")
+        .args(["verify", &env.other])
+        .args(env.identity())
+        .run();
+    bad.assert_code(2);
+    assert!(
+        bad.stderr.contains("WHARF_REFERRERS_FALLBACK"),
+        "{}",
+        bad.describe()
+    );
 }
