@@ -1168,3 +1168,75 @@ fn referrers_fallback_always_writes_the_tag_on_a_referrers_registry() {
         bad.describe()
     );
 }
+
+/// The stack for a shell: starts it with both registries, writes
+/// `$WHARF_STACK_ENV` (default `/tmp/wharf-stack.env`) with `export` lines
+/// naming every URL and file (and the GitHub Actions variables of a job
+/// that can mint tokens), then serves until that file's `.stop` sibling
+/// appears or `WHARF_STACK_MINUTES` (default 30) pass:
+/// `cargo test --test it interop::serve_the_stack -- --ignored --nocapture`.
+#[test]
+#[ignore = "a development aid: serves the real stack to a shell"]
+fn serve_the_stack() {
+    require_peers!();
+    require_registry!();
+    let stack = stack();
+    let debian = Registry::start();
+    let referrers = Registry::start_referrers();
+    let env_file = PathBuf::from(
+        std::env::var_os("WHARF_STACK_ENV").unwrap_or_else(|| "/tmp/wharf-stack.env".into()),
+    );
+    let mut vars = vec![
+        ("STACK_DIR", stack.dir.display().to_string()),
+        ("FULCIO_URL", stack.fulcio.clone()),
+        ("CT_URL", stack.ct.clone()),
+        ("REKOR_URL", stack.rekor.clone()),
+        ("REKOR_V1_URL", stack.testbed.urls().rekor),
+        ("TSA_URL", stack.tsa.clone()),
+        ("TRUSTED_ROOT", stack.trusted_root.display().to_string()),
+        ("SIGNING_CONFIG", stack.signing_config.display().to_string()),
+        (
+            "SIGNING_CONFIG_V1",
+            stack.signing_config_v1.display().to_string(),
+        ),
+        (
+            "WHARF_TRUST_CONFIG",
+            stack.trust_config.display().to_string(),
+        ),
+        (
+            "TRUST_CONFIG_V1",
+            stack.trust_config_v1.display().to_string(),
+        ),
+        ("TUF_MIRROR", stack.tuf_url.clone()),
+        ("TUF_ROOT", stack.tuf_root.display().to_string()),
+        ("TUF_KEYS", stack.tuf_keys.display().to_string()),
+        ("TUF_OUT", stack.tuf_out.display().to_string()),
+        ("ISSUER", stack.issuer().to_string()),
+        ("IDENTITY", stack.identity().to_string()),
+        ("REGISTRY", debian.host().to_string()),
+        ("REFERRERS_REGISTRY", referrers.host().to_string()),
+        ("TOKEN_FILE", stack.token_file().display().to_string()),
+    ];
+    let github = stack.github_env();
+    vars.extend(github.iter().map(|(k, v)| (k.as_str(), v.clone())));
+    let text: String = vars
+        .iter()
+        .map(|(k, v)| format!("export {k}='{v}'\n"))
+        .collect();
+    std::fs::write(&env_file, text).expect("write the env file");
+    let stop = env_file.with_extension("stop");
+    let _ = std::fs::remove_file(&stop);
+    let minutes: u64 = std::env::var("WHARF_STACK_MINUTES")
+        .ok()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(30);
+    println!(
+        "the stack is up: . {} ; touch {} to stop (or wait {minutes} minutes)",
+        env_file.display(),
+        stop.display()
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(minutes * 60);
+    while !stop.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+}
