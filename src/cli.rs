@@ -37,6 +37,24 @@ pub struct GlobalArgs {
     /// WHARF_REFERRERS_FALLBACK.
     #[arg(long = "referrers-fallback", value_name = "auto|always", global = true)]
     pub referrers_fallback: Option<ReferrersFallback>,
+    /// Use no network for trust: a TUF repository's trust comes from the
+    /// verified cache only. Also WHARF_OFFLINE=1.
+    #[arg(long, global = true)]
+    pub offline: bool,
+}
+
+/// A Sigstore TUF repository to take the trusted root and signing config
+/// from (a private instance's mirror), as `cosign initialize --mirror
+/// --root` sets it. `--trust-config`/`--trusted-root` win over it.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TufArgs {
+    /// The TUF repository's URL (with --tuf-root); also WHARF_TUF_MIRROR
+    #[arg(long = "tuf-mirror", value_name = "URL")]
+    pub tuf_mirror: Option<String>,
+    /// The repository's root.json, obtained out of band: where trust in it
+    /// begins (with --tuf-mirror); also WHARF_TUF_ROOT
+    #[arg(long = "tuf-root", value_name = "FILE")]
+    pub tuf_root: Option<PathBuf>,
 }
 
 /// When the `sha256-<hex>` referrers fallback index is written.
@@ -312,6 +330,8 @@ pub struct SigningArgs {
     /// registry image's (default: oci:DIR, a local path)
     #[arg(long = "image-name", value_name = "REG/REPO")]
     pub subject_name: Option<String>,
+    #[command(flatten)]
+    pub tuf: TufArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -409,6 +429,8 @@ pub struct VerifyArgs {
     pub trust_config: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
     pub format: TextOrJson,
+    #[command(flatten)]
+    pub tuf: TufArgs,
 }
 
 #[derive(Debug, Args)]
@@ -426,6 +448,8 @@ pub struct VerifyBlobArgs {
     /// the public-good instance
     #[arg(long = "trust-config", value_name = "FILE", env = "WHARF_TRUST_CONFIG")]
     pub trust_config: Option<PathBuf>,
+    #[command(flatten)]
+    pub tuf: TufArgs,
 }
 
 #[derive(Debug, Args)]
@@ -500,6 +524,8 @@ pub struct PromoteArgs {
     /// A Sigstore ClientTrustConfig; default: the public-good instance
     #[arg(long = "trust-config", value_name = "FILE", env = "WHARF_TRUST_CONFIG")]
     pub trust_config: Option<PathBuf>,
+    #[command(flatten)]
+    pub tuf: TufArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

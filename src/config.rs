@@ -14,6 +14,8 @@ pub struct Global {
     pub insecure_registries: BTreeSet<String>,
     /// When signatures and attestations are also listed in the fallback index.
     pub referrers_fallback: crate::cli::ReferrersFallback,
+    /// No network for trust (`--offline`, `WHARF_OFFLINE`).
+    pub offline: bool,
 }
 
 impl Global {
@@ -53,9 +55,14 @@ impl Global {
             }
             _ => crate::cli::ReferrersFallback::Auto,
         };
+        let offline = args.offline
+            || std::env::var("WHARF_OFFLINE").is_ok_and(|v| {
+                matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes")
+            });
         Ok(Global {
             insecure_registries,
             referrers_fallback,
+            offline,
         })
     }
 

@@ -165,6 +165,28 @@ pub fn lock(path: &Path, create: bool, what: &str) -> Result<Option<std::fs::Fil
     }
 }
 
+/// wharf's cache root (the OSV database, TUF metadata):
+/// `$WHARF_CACHE_DIR`, else `$XDG_CACHE_HOME/wharf` (if absolute, as the XDG
+/// spec asks), else `$HOME/.cache/wharf`.
+pub fn cache_root() -> crate::Result<std::path::PathBuf> {
+    use std::path::PathBuf;
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    if let Some(dir) = var("WHARF_CACHE_DIR") {
+        return Ok(PathBuf::from(dir));
+    }
+    if let Some(xdg) = var("XDG_CACHE_HOME").map(PathBuf::from) {
+        if xdg.is_absolute() {
+            return Ok(xdg.join("wharf"));
+        }
+    }
+    if let Some(home) = var("HOME") {
+        return Ok(PathBuf::from(home).join(".cache").join("wharf"));
+    }
+    Err(crate::Error::Usage(
+        "cannot find a cache directory: set WHARF_CACHE_DIR (or HOME)".into(),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -82,7 +82,7 @@ pub fn run(cli: cli::Cli) -> Result<Outcome> {
         Command::Sign(args) => sign::image::run(&global, &args),
         Command::Attest(args) => attest::run(&global, &args),
         Command::Verify(args) => verify::verify_image(&global, &args),
-        Command::VerifyBlob(args) => verify::verify_blob(&args),
+        Command::VerifyBlob(args) => verify::verify_blob(&global, &args),
         Command::GenerateKeyPair(args) => sign::key::generate_key_pair(&args),
         Command::Promote(args) => promote::run(&global, &args),
         Command::Policy(args) => policy::run(&args),

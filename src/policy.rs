@@ -418,6 +418,7 @@ fn load_trust(
     let loaded = crate::trust::load(
         trusted_root.map(PathBuf::as_path),
         trust_config.map(PathBuf::as_path),
+        None,
     )?;
     let path = trusted_root.or(trust_config).cloned().unwrap_or_default();
     let root = serde_json::to_value(&loaded.root)

@@ -171,7 +171,8 @@ impl Subject {
 }
 
 /// Runs `wharf verify-blob`.
-pub fn verify_blob(args: &VerifyBlobArgs) -> Result<Outcome> {
+pub fn verify_blob(global: &crate::config::Global, args: &VerifyBlobArgs) -> Result<Outcome> {
+    let offline = global.offline;
     let expected = Expected::from_args(&args.identity)?;
     let bundle_path = args.bundle.as_deref().ok_or_else(|| {
         Error::Usage("--bundle FILE is required: the Sigstore bundle to verify".into())
@@ -185,7 +186,12 @@ pub fn verify_blob(args: &VerifyBlobArgs) -> Result<Outcome> {
             ));
         }
     }
-    let trust = trust::load(args.trusted_root.as_deref(), args.trust_config.as_deref())?;
+    let tuf = trust::tuf::TufSpec::from_args(&args.tuf, offline)?;
+    let trust = trust::load(
+        args.trusted_root.as_deref(),
+        args.trust_config.as_deref(),
+        tuf.as_ref(),
+    )?;
     let bundle_text = read_bundle(bundle_path)?;
 
     match check(&bundle_text, &subject, &expected, &trust) {
@@ -815,7 +821,12 @@ pub fn verify_image(
     let required = parse_annotations(&args.annotations)?;
     let image_ref = crate::registry::ImageRef::parse(&args.image)?;
     let name = image_ref.name();
-    let trust = trust::load(args.trusted_root.as_deref(), args.trust_config.as_deref())?;
+    let tuf = trust::tuf::TufSpec::from_args(&args.tuf, global.offline)?;
+    let trust = trust::load(
+        args.trusted_root.as_deref(),
+        args.trust_config.as_deref(),
+        tuf.as_ref(),
+    )?;
     let want = args
         .attestation_type
         .as_deref()

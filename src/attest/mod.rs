@@ -57,7 +57,7 @@ pub fn attest_image(global: &Global, args: &AttestArgs) -> Result<Option<String>
             ))
         }
     };
-    let (signer, trust) = Session::prepare(&args.signing)?;
+    let (signer, trust) = Session::prepare(&args.signing, global.offline)?;
     let client = RegistryClient::new(global).map_err(Error::Usage)?;
     let store = Store::new(&client, &image_ref);
     let runtime = crate::runtime()?;

@@ -413,6 +413,8 @@ impl Pipeline<'_> {
             },
             identity_token: None,
             trust_config: self.config.trust_config.clone(),
+            // WHARF_TUF_MIRROR/WHARF_TUF_ROOT, as for every command.
+            tuf: Default::default(),
         }
     }
 
@@ -517,7 +519,8 @@ impl Pipeline<'_> {
 
     fn verify(&mut self, image_ref: &str, signed: Expected) -> Result<(Outcome, String)> {
         let expected = self.expected(signed)?;
-        let trust = crate::trust::load(None, self.config.trust_config.as_deref())?;
+        let tuf = crate::trust::tuf::TufSpec::resolve(None, None, self.global.offline)?;
+        let trust = crate::trust::load(None, self.config.trust_config.as_deref(), tuf.as_ref())?;
         let image = ImageRef::parse(image_ref)?;
         let found = crate::verify::collect(
             self.global,
@@ -618,6 +621,7 @@ impl Pipeline<'_> {
             },
             trusted_root: None,
             trust_config: self.config.trust_config.clone(),
+            tuf: Default::default(),
         };
         let mut written = Vec::new();
         let outcome = crate::promote::promote(self.global, &args, Some(signer), &mut written)?;

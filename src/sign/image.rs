@@ -34,7 +34,7 @@ pub fn sign_image(global: &Global, args: &SignArgs) -> Result<crate::verify::Exp
     let annotations = verify::parse_annotations(&args.annotations)?;
     let format = args.signing.bundle_format;
     check_signing_args(&image_ref, &args.signing)?;
-    let (signer, trust) = Session::prepare(&args.signing)?;
+    let (signer, trust) = Session::prepare(&args.signing, global.offline)?;
     let client = RegistryClient::new(global).map_err(Error::Usage)?;
     let store = Store::new(&client, &image_ref);
     let runtime = crate::runtime()?;

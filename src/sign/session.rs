@@ -198,9 +198,11 @@ fn legacy_needs_v1(
 }
 
 impl Session {
-    /// Checks the flags and loads the key or trust material; no network.
-    pub fn prepare(args: &SigningArgs) -> Result<(Signer, trust::Trust)> {
-        let trust = trust::load(None, args.trust_config.as_deref())?;
+    /// Checks the flags and loads the key or trust material (through TUF,
+    /// the one network use, where a repository is named).
+    pub fn prepare(args: &SigningArgs, offline: bool) -> Result<(Signer, trust::Trust)> {
+        let tuf = trust::tuf::TufSpec::from_args(&args.tuf, offline)?;
+        let trust = trust::load(None, args.trust_config.as_deref(), tuf.as_ref())?;
         let signer = Signer::from_args(args, &trust)?;
         Ok((signer, trust))
     }

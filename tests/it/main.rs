@@ -29,4 +29,5 @@ mod sbom_writers;
 mod scan;
 mod scan_reports;
 mod sign;
+mod tuf;
 mod verify_blob;

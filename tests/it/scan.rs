@@ -60,7 +60,9 @@ from packaging.version import Version, InvalidVersion
 root, pkgs = sys.argv[1], json.loads(sys.argv[2])
 canon = lambda n: re.sub(r"[-_.]+", "-", n).lower()
 out = set()
-for f in glob.glob(root + "/PyPI/*.json"):
+# PyPA's records and GitHub's advisories (GHSA/, whose PyPI entries alias
+# them): every record whose package is PyPI's, as wharf reads the directory.
+for f in glob.glob(root + "/PyPI/*.json") + glob.glob(root + "/GHSA/*.json"):
     r = json.load(open(f))
     if r.get("withdrawn"):
         continue

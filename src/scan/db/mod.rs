@@ -81,25 +81,7 @@ impl Source {
     }
 }
 
-/// The cache root: `$WHARF_CACHE_DIR`, else `$XDG_CACHE_HOME/wharf` (if
-/// absolute, as the XDG spec asks), else `$HOME/.cache/wharf`.
-pub fn cache_root() -> Result<PathBuf> {
-    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
-    if let Some(dir) = var("WHARF_CACHE_DIR") {
-        return Ok(PathBuf::from(dir));
-    }
-    if let Some(xdg) = var("XDG_CACHE_HOME").map(PathBuf::from) {
-        if xdg.is_absolute() {
-            return Ok(xdg.join("wharf"));
-        }
-    }
-    if let Some(home) = var("HOME") {
-        return Ok(PathBuf::from(home).join(".cache").join("wharf"));
-    }
-    Err(Error::Usage(
-        "cannot find a cache directory for the OSV database: set WHARF_CACHE_DIR (or HOME)".into(),
-    ))
-}
+use crate::fsutil::cache_root;
 
 /// What a database holds, for `db status`, scan reports and the age check.
 #[derive(Debug, Clone, PartialEq)]

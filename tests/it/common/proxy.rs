@@ -113,6 +113,13 @@ impl Proxy {
         Proxy::start_with(upstream, |_, _| false, [], options)
     }
 
+    /// A proxy on `host` (a port an earlier proxy had, so a client keyed
+    /// by URL sees the same server fail), applying `faults` to every request.
+    pub fn start_on(host: &str, upstream: &str, faults: impl IntoIterator<Item = Fault>) -> Proxy {
+        let listener = TcpListener::bind(host).expect("bind proxy");
+        Proxy::listen(listener, upstream, |_, _| true, faults, Options::default())
+    }
+
     pub fn start_with(
         upstream: &str,
         predicate: impl Fn(&str, &str) -> bool + Send + Sync + 'static,
@@ -120,6 +127,16 @@ impl Proxy {
         options: Options,
     ) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+        Proxy::listen(listener, upstream, predicate, faults, options)
+    }
+
+    fn listen(
+        listener: TcpListener,
+        upstream: &str,
+        predicate: impl Fn(&str, &str) -> bool + Send + Sync + 'static,
+        faults: impl IntoIterator<Item = Fault>,
+        options: Options,
+    ) -> Proxy {
         listener
             .set_nonblocking(true)
             .expect("nonblocking listener");

@@ -730,3 +730,104 @@ fn rfc3339_ago(secs: u64) -> String {
         .unwrap_or_default();
     wharf_testbed::rfc3339(i64::try_from(now.saturating_sub(secs)).unwrap_or(0))
 }
+
+/// A TUF repository of a test's own (`scripts/tuf-repo.py`), publishing
+/// the stack's trusted root and signing config until the test changes
+/// them, served by a static file server on loopback (stopped on drop).
+pub struct Mirror {
+    pub dir: tempfile::TempDir,
+    pub url: String,
+    pub keys: PathBuf,
+    pub out: PathBuf,
+    server: Option<Service>,
+    port: u16,
+}
+
+impl Mirror {
+    pub fn start(stack: &Stack) -> Mirror {
+        let dir = tempfile::Builder::new()
+            .prefix("wharf-tuf-")
+            .tempdir()
+            .expect("temp dir");
+        let keys = dir.path().join("keys");
+        let out = dir.path().join("repo");
+        let mut mirror = Mirror {
+            url: String::new(),
+            keys,
+            out,
+            server: None,
+            port: free_port(),
+            dir,
+        };
+        mirror.tool(&[
+            "init",
+            &format!(
+                "--target=trusted_root.json={}",
+                stack.trusted_root.display()
+            ),
+            &format!(
+                "--target=signing_config.v0.2.json={}",
+                stack.signing_config.display()
+            ),
+        ]);
+        mirror.url = format!("http://127.0.0.1:{}", mirror.port);
+        mirror.serve();
+        mirror
+    }
+
+    /// The first root, what clients are given out of band.
+    pub fn root(&self) -> PathBuf {
+        self.out.join("1.root.json")
+    }
+
+    /// `scripts/tuf-repo.py COMMAND --keys … --out … ARGS`.
+    pub fn tool(&self, args: &[&str]) {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/tuf-repo.py");
+        let command = args[0];
+        let mut full = vec![script.display().to_string(), command.to_string()];
+        if !matches!(command, "save-state" | "restore-state" | "tamper") {
+            full.push(format!("--keys={}", self.keys.display()));
+        }
+        full.push(format!("--out={}", self.out.display()));
+        full.extend(args[1..].iter().map(|a| a.to_string()));
+        let full: Vec<&str> = full.iter().map(String::as_str).collect();
+        if let Err(e) = run("python3", &full) {
+            panic!("tuf-repo.py {command}: {e}");
+        }
+    }
+
+    /// Serves the repository (again, on the same port).
+    pub fn serve(&mut self) {
+        let mut server = Service::spawn(
+            self.dir.path(),
+            "tuf-mirror",
+            Path::new("python3"),
+            &[
+                "-m".into(),
+                "http.server".into(),
+                "--bind=127.0.0.1".into(),
+                format!("--directory={}", self.out.display()),
+                self.port.to_string(),
+            ],
+        )
+        .expect("start the mirror");
+        server
+            .ready(&format!("127.0.0.1:{}", self.port), "/1.root.json")
+            .expect("the mirror serves");
+        self.server = Some(server);
+    }
+
+    /// Stops serving (a mirror that is down).
+    pub fn stop(&mut self) {
+        if let Some(mut server) = self.server.take() {
+            let _ = server.child.kill();
+            let _ = server.child.wait();
+        }
+    }
+}
+
+impl Drop for Mirror {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

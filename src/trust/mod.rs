@@ -4,7 +4,11 @@
 //! Sources, first found wins: `--trusted-root FILE` (a TrustedRoot),
 //! `--trust-config FILE` or `WHARF_TRUST_CONFIG` (a ClientTrustConfig: a
 //! trusted root plus a signing config, as sigstore-python and cosign take
-//! it), else Sigstore's public-good instance as embedded in this build.
+//! it), `--tuf-mirror URL --tuf-root FILE` (`WHARF_TUF_MIRROR`,
+//! `WHARF_TUF_ROOT`: a Sigstore TUF repository, [`tuf`]), else Sigstore's
+//! public-good instance as embedded in this build.
+
+pub mod tuf;
 
 use std::path::{Path, PathBuf};
 
@@ -20,6 +24,8 @@ pub const CLIENT_TRUST_CONFIG_MEDIA_TYPE: &str =
 pub enum TrustSource {
     TrustedRoot(PathBuf),
     TrustConfig(PathBuf),
+    /// A TUF repository, by its mirror's URL.
+    Tuf(String),
     PublicGood,
 }
 
@@ -28,6 +34,7 @@ impl std::fmt::Display for TrustSource {
         match self {
             TrustSource::TrustedRoot(p) => write!(f, "trusted root {}", p.display()),
             TrustSource::TrustConfig(p) => write!(f, "trust config {}", p.display()),
+            TrustSource::Tuf(mirror) => write!(f, "TUF repository {mirror}"),
             TrustSource::PublicGood => f.write_str("Sigstore public-good (embedded trusted root)"),
         }
     }
@@ -41,7 +48,11 @@ pub struct Trust {
 }
 
 /// Loads the trust material from the first source given.
-pub fn load(trusted_root: Option<&Path>, trust_config: Option<&Path>) -> Result<Trust> {
+pub fn load(
+    trusted_root: Option<&Path>,
+    trust_config: Option<&Path>,
+    tuf: Option<&tuf::TufSpec>,
+) -> Result<Trust> {
     if let Some(path) = trusted_root {
         let text = read(path)?;
         let root = TrustedRoot::from_json(&text)
@@ -59,6 +70,30 @@ pub fn load(trusted_root: Option<&Path>, trust_config: Option<&Path>) -> Result<
             source: TrustSource::TrustConfig(path.to_path_buf()),
             root,
             signing: Some(signing),
+        });
+    }
+    if let Some(spec) = tuf {
+        let published = tuf::fetch(spec)?;
+        let source = TrustSource::Tuf(spec.mirror.clone());
+        let root = TrustedRoot::from_json(&published.trusted_root).map_err(|e| {
+            Error::Usage(format!(
+                "the {source} publishes a {} that is not a Sigstore trusted root: {e}",
+                tuf::TRUSTED_ROOT_TARGET
+            ))
+        })?;
+        let signing = match &published.signing_config {
+            Some(text) => Some(SigningConfig::from_json(text).map_err(|e| {
+                Error::Usage(format!(
+                    "the {source} publishes a {} that is not a Sigstore signing config: {e}",
+                    tuf::SIGNING_CONFIG_TARGET
+                ))
+            })?),
+            None => None,
+        };
+        return Ok(Trust {
+            source,
+            root,
+            signing,
         });
     }
     let root = TrustedRoot::from_json(SIGSTORE_PRODUCTION_TRUSTED_ROOT).map_err(|e| {
