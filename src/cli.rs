@@ -536,6 +536,15 @@ pub enum PolicyEngine {
     PolicyController,
 }
 
+/// Which Kyverno API a policy is written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KyvernoApi {
+    /// `ImageValidatingPolicy` (policies.kyverno.io/v1)
+    ImageValidatingPolicy,
+    /// `ClusterPolicy` verifyImages (kyverno.io/v1)
+    ClusterPolicy,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PolicyMode {
     /// Refuse what does not verify
@@ -574,6 +583,15 @@ pub struct PolicyArgs {
     /// default: the public-good instance
     #[arg(long = "trust-config", value_name = "FILE", env = "WHARF_TRUST_CONFIG")]
     pub trust_config: Option<PathBuf>,
+    /// Kyverno's policy API: image-validating-policy (policies.kyverno.io/v1,
+    /// Kyverno 1.17 and later) or cluster-policy (kyverno.io/v1 verifyImages,
+    /// deprecated since 1.17, for older clusters)
+    #[arg(long = "kyverno-api", value_enum, default_value_t = KyvernoApi::ImageValidatingPolicy)]
+    pub kyverno_api: KyvernoApi,
+    /// A private Sigstore's TUF repository, named in the policy so the
+    /// engine reads the instance's trust from it
+    #[command(flatten)]
+    pub tuf: TufArgs,
     /// metadata.name of the policy (lowercase letters, digits, '-', '.'; at most 63)
     #[arg(long, value_name = "NAME", default_value = "wharf-signed-images")]
     pub name: String,

@@ -22,7 +22,9 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::cli::{BundleFormat, PolicyArgs, PolicyEngine, PolicyMode};
+use crate::cli::{BundleFormat, KyvernoApi, PolicyArgs, PolicyEngine, PolicyMode};
+
+mod ivpol;
 use crate::error::{Error, Result};
 use crate::scan::finding::Severity;
 use crate::verify::{Expected, Matcher};
@@ -46,8 +48,40 @@ pub struct PolicySpec {
     pub format: BundleFormat,
     /// A private Sigstore's trust material; `None`: public-good.
     pub trust: Option<Trust>,
+    /// Kyverno's API (ImageValidatingPolicy or ClusterPolicy).
+    pub kyverno_api: KyvernoApi,
+    /// A private Sigstore's TUF repository, named in the policy.
+    pub tuf: Option<TufRepository>,
     /// The command line that writes the same policy, for the header.
     pub command: String,
+}
+
+/// A TUF repository as a policy names it: its mirror and its root.
+#[derive(Debug, Clone)]
+pub struct TufRepository {
+    pub mirror: String,
+    /// `root.json`'s bytes.
+    pub root: Vec<u8>,
+}
+
+impl TufRepository {
+    fn from_args(args: &crate::cli::TufArgs) -> Result<Option<TufRepository>> {
+        let Some(spec) = crate::trust::tuf::TufSpec::from_args(args, true)? else {
+            return Ok(None);
+        };
+        let root = std::fs::read(&spec.root)
+            .map_err(|e| Error::file(&spec.root, format!("cannot read the TUF root: {e}")))?;
+        serde_json::from_slice::<serde_json::Value>(&root)
+            .ok()
+            .filter(|d| d.pointer("/signed/_type").and_then(|t| t.as_str()) == Some("root"))
+            .ok_or_else(|| {
+                Error::file(&spec.root, "not a TUF root (root.json: signed._type root)")
+            })?;
+        Ok(Some(TufRepository {
+            mirror: spec.mirror,
+            root,
+        }))
+    }
 }
 
 /// A private Sigstore's services, from its trusted root.
@@ -230,6 +264,8 @@ impl PolicySpec {
             fail_on_vulns,
             format: args.signature_format,
             trust,
+            kyverno_api: args.kyverno_api,
+            tuf: TufRepository::from_args(&args.tuf)?,
             command,
         }
         .checked()
@@ -285,7 +321,10 @@ impl PolicySpec {
 
     fn kind(&self) -> &'static str {
         match self.engine {
-            PolicyEngine::Kyverno => "Kyverno ClusterPolicy",
+            PolicyEngine::Kyverno => match self.kyverno_api {
+                KyvernoApi::ImageValidatingPolicy => "Kyverno ImageValidatingPolicy",
+                KyvernoApi::ClusterPolicy => "Kyverno ClusterPolicy",
+            },
             PolicyEngine::PolicyController => "policy-controller ClusterImagePolicy",
         }
     }
@@ -366,6 +405,8 @@ pub fn write_for_run(run: RunPolicy<'_>) -> Result<PathBuf> {
         fail_on_vulns,
         format: run.format,
         trust,
+        kyverno_api: KyvernoApi::ImageValidatingPolicy,
+        tuf: TufRepository::from_args(&crate::cli::TufArgs::default())?,
         command: command.join(" "),
     }
     .checked()?;
@@ -660,7 +701,10 @@ fn class_set(set: &regex_syntax::ast::ClassSet, out: &mut Vec<String>) {
 pub fn render(spec: &PolicySpec) -> Result<String> {
     let mut text = header(spec);
     let body = match spec.engine {
-        PolicyEngine::Kyverno => to_yaml(&kyverno(spec))?,
+        PolicyEngine::Kyverno => match spec.kyverno_api {
+            KyvernoApi::ImageValidatingPolicy => to_yaml(&ivpol::policy(spec)?)?,
+            KyvernoApi::ClusterPolicy => to_yaml(&kyverno(spec))?,
+        },
         PolicyEngine::PolicyController => {
             let mut docs = String::new();
             if let Some(trust) = &spec.trust {
@@ -712,6 +756,19 @@ fn header(spec: &PolicySpec) -> String {
         ));
     }
     match spec.engine {
+        PolicyEngine::Kyverno if spec.kyverno_api == KyvernoApi::ImageValidatingPolicy => {
+            lines.push(
+                "Needs Kyverno 1.17 or later (ImageValidatingPolicy, policies.kyverno.io/v1); --kyverno-api cluster-policy writes a ClusterPolicy for older clusters.".into(),
+            );
+            lines.push("Every container, init and ephemeral container image of a pod must verify; a pod naming a tag rather than a digest is refused (pin it: wharf pin).".into());
+            match &spec.tuf {
+                Some(t) => lines.push(format!(
+                    "Trust comes from the TUF repository {} (its root is in the policy), as `wharf verify --tuf-mirror` reads it.",
+                    t.mirror
+                )),
+                None => lines.push("Trust comes from Sigstore public-good's TUF repository (Kyverno's default).".into()),
+            }
+        }
         PolicyEngine::Kyverno => {
             lines.push(
                 "Needs Kyverno 1.13 or later (verifyImages failureAction, type SigstoreBundle)."
@@ -820,6 +877,15 @@ fn command_line(args: &PolicyArgs) -> String {
             "trust-config"
         };
         cmd.push(format!("--{name} {}", q(&p.display().to_string())));
+    }
+    if let Some(m) = &args.tuf.tuf_mirror {
+        cmd.push(format!("--tuf-mirror {}", q(m)));
+    }
+    if let Some(r) = &args.tuf.tuf_root {
+        cmd.push(format!("--tuf-root {}", q(&r.display().to_string())));
+    }
+    if args.engine == PolicyEngine::Kyverno && args.kyverno_api == KyvernoApi::ClusterPolicy {
+        cmd.push("--kyverno-api cluster-policy".into());
     }
     if args.name != "wharf-signed-images" {
         cmd.push(format!("--name {}", q(&args.name)));

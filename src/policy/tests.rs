@@ -14,6 +14,11 @@ const GITHUB: &str = "https://token.actions.githubusercontent.com";
 fn args(argv: &[&str]) -> PolicyArgs {
     let mut full = vec!["wharf", "policy"];
     full.extend_from_slice(argv);
+    // These cases are about ClusterPolicy's shapes; the ImageValidatingPolicy
+    // has cases of its own (ivpol_*), and the engine judges both.
+    if argv.first() == Some(&"kyverno") && !argv.contains(&"--kyverno-api") {
+        full.extend_from_slice(&["--kyverno-api", "cluster-policy"]);
+    }
     match crate::cli::Cli::try_parse_from(full).unwrap().command {
         crate::cli::Command::Policy(mut a) => {
             if !argv.contains(&"--trust-config") {
@@ -645,6 +650,7 @@ fn a_private_sigstore_goes_into_the_policy() {
 
     // Kyverno, legacy signatures: roots, Rekor and CT log in the attestor.
     spec.engine = PolicyEngine::Kyverno;
+    spec.kyverno_api = KyvernoApi::ClusterPolicy;
     spec.format = BundleFormat::Legacy;
     let k: Value = serde_yaml::from_str(&render(&spec).unwrap()).unwrap();
     let keyless =
@@ -684,6 +690,8 @@ fn the_header_says_how_to_write_the_same_policy_again() {
         "ghcr.io/acme/*",
         "--name",
         "acme-images",
+        "--kyverno-api",
+        "image-validating-policy",
     ]))
     .unwrap();
     let text = render(&spec).unwrap();
@@ -699,4 +707,115 @@ fn the_header_says_how_to_write_the_same_policy_again() {
     );
     let p: Value = serde_yaml::from_str(&text).unwrap();
     assert_eq!(p["metadata"]["name"], "acme-images");
+}
+
+#[test]
+fn ivpol_keyless_names_the_identity_the_mirror_and_every_image_of_the_pod() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("1.root.json");
+    std::fs::write(
+        &root,
+        r#"{"signed":{"_type":"root","version":1},"signatures":[]}"#,
+    )
+    .unwrap();
+    let docs = documents(&[
+        "kyverno",
+        "--kyverno-api",
+        "image-validating-policy",
+        "--certificate-identity-regexp",
+        "https://github.com/acme/.*",
+        "--certificate-oidc-issuer",
+        GITHUB,
+        "--image-pattern",
+        "ghcr.io/acme/*",
+        "--attestation",
+        "cyclonedx",
+        "--fail-on-vulns",
+        "high",
+        "--tuf-mirror",
+        "https://tuf.example",
+        "--tuf-root",
+        root.to_str().unwrap(),
+    ]);
+    let p = &docs[0];
+    assert_eq!(p["apiVersion"], "policies.kyverno.io/v1");
+    assert_eq!(p["kind"], "ImageValidatingPolicy");
+    let cosign = &p["spec"]["attestors"][0]["cosign"];
+    let id = &cosign["keyless"]["identities"][0];
+    // Anchored as wharf matches it; the issuer exact.
+    assert_eq!(id["subjectRegExp"], "^(?:https://github.com/acme/.*)$");
+    assert_eq!(id["issuer"], GITHUB);
+    assert_eq!(cosign["tuf"]["mirror"], "https://tuf.example");
+    use base64::Engine as _;
+    let data = base64::engine::general_purpose::STANDARD
+        .decode(cosign["tuf"]["root"]["data"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(data, std::fs::read(&root).unwrap());
+    assert_eq!(
+        p["spec"]["matchImageReferences"][0]["glob"],
+        "ghcr.io/acme/*"
+    );
+    let validations: Vec<&str> = p["spec"]["validations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["expression"].as_str().unwrap())
+        .collect();
+    assert!(validations
+        .iter()
+        .all(|v| v.contains("images.initContainers")));
+    assert!(validations[0].contains("verifyImageSignatures"));
+    assert!(validations
+        .iter()
+        .any(|v| v.contains("verifyAttestationSignatures") && v.contains("attestations.vuln")));
+    let counts = validations.last().unwrap();
+    assert!(counts.contains("summary.critical == 0") && counts.contains("summary.high == 0"));
+    assert!(!counts.contains("summary.medium"));
+}
+
+#[test]
+fn ivpol_refuses_a_private_sigstore_given_without_its_tuf_repository() {
+    let mut spec = PolicySpec::from_args(&args(&[
+        "kyverno",
+        "--kyverno-api",
+        "image-validating-policy",
+        "--certificate-identity",
+        "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main",
+        "--certificate-oidc-issuer",
+        GITHUB,
+        "--image-pattern",
+        "ghcr.io/acme/*",
+    ]))
+    .unwrap();
+    spec.trust =
+        Some(Trust::from_trusted_root(&trusted_root_json(), "trust config t.json".into()).unwrap());
+    let e = render(&spec).unwrap_err().to_string();
+    assert!(
+        e.contains("--tuf-mirror") && e.contains("cluster-policy"),
+        "{e}"
+    );
+}
+
+#[test]
+fn ivpol_key_without_a_log_ignores_tlog_and_sct() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("cosign.pub");
+    std::fs::write(&key, PUB).unwrap();
+    let docs = documents(&[
+        "kyverno",
+        "--kyverno-api",
+        "image-validating-policy",
+        "--key",
+        key.to_str().unwrap(),
+        "--insecure-ignore-tlog",
+        "--image-pattern",
+        "ghcr.io/acme/*",
+    ]);
+    let cosign = &docs[0]["spec"]["attestors"][0]["cosign"];
+    assert!(cosign["key"]["data"]
+        .as_str()
+        .unwrap()
+        .contains("BEGIN PUBLIC KEY"));
+    assert_eq!(cosign["ctlog"]["insecureIgnoreTlog"], true);
+    assert!(cosign.get("keyless").is_none());
 }

@@ -11,6 +11,7 @@
 mod common;
 
 mod action;
+mod admission;
 mod attest;
 mod db;
 mod image;

@@ -39,6 +39,8 @@ pub const PEERS: &[&str] = &[
     "timestamp-server",
     "crane",
     "ocireg",
+    "kyverno",
+    "policy-tester",
 ];
 
 /// Where the peers are: `$WHARF_PEERS/bin`, default

@@ -1,0 +1,341 @@
+//! Admission judged by the engine: `wharf policy kyverno` (an
+//! ImageValidatingPolicy) run through the Kyverno CLI v1.19.0 (`kyverno
+//! apply`) against pods naming images in a real registry, signed keylessly
+//! through the real Sigstore stack with trust published by its TUF
+//! repository, and by key. For every case the engine's verdict, `wharf
+//! verify`'s and the expected one agree (where `wharf verify` can say: it
+//! does not count vulnerabilities).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::common::oci::OciLayout;
+use crate::common::registry::Registry;
+use crate::common::sigstore::{peer, stack, Stack};
+use crate::common::{wharf, Output, Wharf};
+
+const STRANGER: &str = "https://github.com/someone/else/.github/workflows/x.yml@refs/heads/main";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Admit,
+    Deny,
+}
+
+struct Env {
+    stack: &'static Stack,
+    registry: Registry,
+    dir: tempfile::TempDir,
+    _layout: tempfile::TempDir,
+    images: std::collections::BTreeMap<&'static str, String>,
+}
+
+impl Env {
+    /// Pushes one image per name (`HOST/NAME@sha256:…`).
+    fn start(names: &[&'static str]) -> Env {
+        let stack = stack();
+        let registry = Registry::start();
+        let layout_dir = tempfile::tempdir().expect("layout");
+        let mut layout = OciLayout::new(layout_dir.path());
+        let mut images = std::collections::BTreeMap::new();
+        for name in names {
+            let image = layout.add_image(name, "linux", "amd64", &format!("admission {name}"));
+            layout.push(name, &registry, name, "1.0");
+            images.insert(
+                *name,
+                format!("{}/{name}@{}", registry.host(), image.digest),
+            );
+        }
+        Env {
+            stack,
+            registry,
+            dir: tempfile::tempdir().expect("dir"),
+            _layout: layout_dir,
+            images,
+        }
+    }
+
+    fn image(&self, name: &str) -> &str {
+        &self.images[name]
+    }
+
+    fn wharf(&self) -> Wharf {
+        let mut cmd = wharf();
+        cmd.arg("--insecure-registry")
+            .arg(self.registry.host())
+            .env("WHARF_TRUST_CONFIG", &self.stack.trust_config);
+        for (k, v) in self.stack.github_env() {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    fn attest(&self, image: &str, kind: &str, predicate: &str) {
+        let file = self.dir.path().join(format!("{kind}.json"));
+        std::fs::write(&file, predicate).expect("predicate");
+        self.wharf()
+            .args(["attest", image, "--type", kind, "--predicate"])
+            .arg(&file)
+            .run()
+            .assert_code(0);
+    }
+
+    /// `wharf policy kyverno FLAGS --image-pattern HOST/* --tuf-mirror …`,
+    /// written to a file.
+    fn policy(&self, name: &str, flags: &[&str]) -> PathBuf {
+        let path = self.dir.path().join(format!("{name}.yaml"));
+        wharf()
+            .args(["policy", "kyverno", "--name", name])
+            .args(flags)
+            .args(["--image-pattern", &format!("{}/*", self.registry.host())])
+            .args(["--tuf-mirror", &self.stack.tuf_url, "--tuf-root"])
+            .arg(&self.stack.tuf_root)
+            .arg("-o")
+            .arg(&path)
+            .run()
+            .assert_code(0);
+        path
+    }
+
+    /// The engine's verdict on a pod running `image`.
+    fn kyverno(&self, policy: &Path, image: &str) -> Verdict {
+        let pod = self.dir.path().join("pod.yaml");
+        std::fs::write(
+            &pod,
+            format!(
+                "apiVersion: v1\nkind: Pod\nmetadata:\n  name: app\n  namespace: default\n\
+                 spec:\n  containers:\n  - name: app\n    image: {image}\n"
+            ),
+        )
+        .expect("pod");
+        let home = self.dir.path().join("kyverno-home");
+        std::fs::create_dir_all(&home).expect("home");
+        let out = run(Command::new(peer("kyverno"))
+            .env_clear()
+            .env("HOME", &home)
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .arg("apply")
+            .arg(policy)
+            .arg("--resource")
+            .arg(&pod));
+        let summary = out
+            .stdout
+            .lines()
+            .find(|l| l.contains("pass:") && l.contains("fail:"))
+            .unwrap_or_default()
+            .to_string();
+        match (out.code, summary.as_str()) {
+            (Some(0), s) if s.contains("pass: 1, fail: 0") && s.contains("error: 0") => {
+                Verdict::Admit
+            }
+            (Some(1), s) if s.contains("fail: 1") && s.contains("error: 0") => Verdict::Deny,
+            _ => panic!("kyverno gave no verdict: {}", out.describe()),
+        }
+    }
+
+    fn wharf_verify(&self, image: &str, flags: &[&str]) -> Verdict {
+        let out = self.wharf().args(["verify", image]).args(flags).run();
+        match out.code {
+            Some(0) => Verdict::Admit,
+            Some(1) => Verdict::Deny,
+            _ => panic!("wharf verify gave no verdict: {}", out.describe()),
+        }
+    }
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let command = format!("{cmd:?}");
+    let start = std::time::Instant::now();
+    let out = cmd
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {command}: {e}"));
+    Output {
+        command,
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: start.elapsed(),
+    }
+}
+
+fn vuln_predicate(critical: u32, high: u32) -> String {
+    format!(
+        r#"{{"invocation":{{"parameters":null,"uri":"","event_id":"","builder.id":""}},"scanner":{{"uri":"pkg:github/wharf/wharf","version":"0.1.0","db":{{"uri":"","version":""}},"result":{{"summary":{{"critical":{critical},"high":{high},"medium":0,"low":0,"unknown":0}}}}}},"metadata":{{"scanStartedOn":"2026-01-01T00:00:00Z","scanFinishedOn":"2026-01-01T00:00:01Z"}}}}"#
+    )
+}
+
+const BOM: &str = r#"{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"components":[]}"#;
+
+/// The keyless corpus: the signer's identity (exact and as a regexp),
+/// another identity, an unsigned image, a missing SBOM attestation, a vuln
+/// attestation over the threshold, and a pod naming a tag.
+#[test]
+fn kyverno_admits_exactly_what_wharf_verify_accepts() {
+    require_peers!();
+    require_registry!();
+    let env = Env::start(&["signed", "unsigned", "attested", "vulnerable"]);
+    for name in ["signed", "attested", "vulnerable"] {
+        env.wharf()
+            .args(["sign", env.image(name)])
+            .run()
+            .assert_code(0);
+    }
+    for name in ["attested", "vulnerable"] {
+        env.attest(env.image(name), "cyclonedx", BOM);
+    }
+    env.attest(env.image("attested"), "vuln", &vuln_predicate(0, 0));
+    env.attest(env.image("vulnerable"), "vuln", &vuln_predicate(0, 3));
+
+    let identity = [
+        "--certificate-identity",
+        env.stack.identity(),
+        "--certificate-oidc-issuer",
+        env.stack.issuer(),
+    ];
+    let regexp = [
+        "--certificate-identity-regexp",
+        "https://github.com/wharf-test/app/.*",
+        "--certificate-oidc-issuer",
+        env.stack.issuer(),
+    ];
+    let other_regexp = [
+        "--certificate-identity-regexp",
+        "https://github.com/wharf-test/other/.*",
+        "--certificate-oidc-issuer",
+        env.stack.issuer(),
+    ];
+    let stranger = [
+        "--certificate-identity",
+        STRANGER,
+        "--certificate-oidc-issuer",
+        env.stack.issuer(),
+    ];
+    let exact = env.policy("exact", &identity);
+    let by_regexp = env.policy("regexp", &regexp);
+    let by_other_regexp = env.policy("other-regexp", &other_regexp);
+    let by_stranger = env.policy("stranger", &stranger);
+    let sbom = env.policy(
+        "sbom",
+        &[&identity[..], &["--attestation", "cyclonedx"]].concat(),
+    );
+    let vulns = env.policy(
+        "vulns",
+        &[
+            &identity[..],
+            &["--attestation", "cyclonedx", "--fail-on-vulns", "high"],
+        ]
+        .concat(),
+    );
+
+    use Verdict::{Admit, Deny};
+    /// (case, policy, image, expected, `wharf verify` flags where it can say)
+    type Case<'a> = (&'a str, &'a Path, &'a str, Verdict, Option<Vec<&'a str>>);
+    let cases: Vec<Case> = vec![
+        (
+            "signed, exact identity",
+            &exact,
+            "signed",
+            Admit,
+            Some(identity.to_vec()),
+        ),
+        (
+            "unsigned",
+            &exact,
+            "unsigned",
+            Deny,
+            Some(identity.to_vec()),
+        ),
+        (
+            "another identity",
+            &by_stranger,
+            "signed",
+            Deny,
+            Some(stranger.to_vec()),
+        ),
+        (
+            "identity by regexp",
+            &by_regexp,
+            "signed",
+            Admit,
+            Some(regexp.to_vec()),
+        ),
+        (
+            "another regexp",
+            &by_other_regexp,
+            "signed",
+            Deny,
+            Some(other_regexp.to_vec()),
+        ),
+        (
+            "SBOM attestation missing",
+            &sbom,
+            "signed",
+            Deny,
+            Some([&identity[..], &["--attestation-type", "cyclonedx"]].concat()),
+        ),
+        (
+            "SBOM attestation present",
+            &sbom,
+            "attested",
+            Admit,
+            Some([&identity[..], &["--attestation-type", "cyclonedx"]].concat()),
+        ),
+        ("vulns under the threshold", &vulns, "attested", Admit, None),
+        ("vulns over the threshold", &vulns, "vulnerable", Deny, None),
+    ];
+    let mut table = Vec::new();
+    for (case, policy, image, expected, verify_flags) in cases {
+        let engine = env.kyverno(policy, env.image(image));
+        let by_wharf = verify_flags.map(|f| env.wharf_verify(env.image(image), &f));
+        table.push(format!(
+            "{case}: kyverno {engine:?}, wharf verify {by_wharf:?}"
+        ));
+        assert_eq!(engine, expected, "{case}: Kyverno");
+        if let Some(v) = by_wharf {
+            assert_eq!(v, expected, "{case}: wharf verify");
+        }
+    }
+    // A pod naming a tag, not a digest: refused (pin it first).
+    let tagged = format!("{}/signed:1.0", env.registry.host());
+    assert_eq!(env.kyverno(&exact, &tagged), Deny, "a tag");
+    println!("{}", table.join("\n"));
+}
+
+/// A key signature (bundle, on Rekor v2 with a timestamp) under a key
+/// policy; another key's policy refuses it.
+#[test]
+fn kyverno_admits_a_key_signature_under_its_key() {
+    require_peers!();
+    require_registry!();
+    let env = Env::start(&["keyed"]);
+    let dir = env.dir.path();
+    for prefix in ["k", "other"] {
+        wharf()
+            .env("WHARF_PASSWORD", "pw")
+            .current_dir(dir)
+            .args(["generate-key-pair", "--output-key-prefix", prefix])
+            .run()
+            .assert_code(0);
+    }
+    env.wharf()
+        .env("WHARF_PASSWORD", "pw")
+        .args(["sign", env.image("keyed"), "--key"])
+        .arg(dir.join("k.key"))
+        .run()
+        .assert_code(0);
+    let key = dir.join("k.pub").display().to_string();
+    let other = dir.join("other.pub").display().to_string();
+    let mine = env.policy("key", &["--key", &key]);
+    let theirs = env.policy("other-key", &["--key", &other]);
+    assert_eq!(env.kyverno(&mine, env.image("keyed")), Verdict::Admit);
+    assert_eq!(env.kyverno(&theirs, env.image("keyed")), Verdict::Deny);
+    assert_eq!(
+        env.wharf_verify(env.image("keyed"), &["--key", &key]),
+        Verdict::Admit
+    );
+    assert_eq!(
+        env.wharf_verify(env.image("keyed"), &["--key", &other]),
+        Verdict::Deny
+    );
+}
