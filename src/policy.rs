@@ -707,7 +707,20 @@ pub fn render(spec: &PolicySpec) -> Result<String> {
         },
         PolicyEngine::PolicyController => {
             let mut docs = String::new();
-            if let Some(trust) = &spec.trust {
+            if let Some(tuf) = spec.controller_tuf() {
+                docs.push_str(&to_yaml(&trust_root_remote(spec, tuf))?);
+                docs.push_str("---\n");
+            } else if let Some(trust) = &spec.trust {
+                if spec.controller_bundles() {
+                    return Err(Error::Usage(format!(
+                        "policy-controller v0.15.1 cannot verify cosign v3 bundles against a TrustRoot \
+                         made of keys ({}): it reads their log ids differently from how it looks them \
+                         up. Name the instance's TUF repository with --tuf-mirror URL --tuf-root FILE \
+                         (a TrustRoot in `remote` form), or sign and check the legacy format \
+                         (--signature-format legacy)",
+                        trust.source
+                    )));
+                }
                 docs.push_str(&to_yaml(&trust_root(spec, trust))?);
                 docs.push_str("---\n");
             }
@@ -1373,7 +1386,8 @@ fn attestation_name(uri: &str) -> String {
 }
 
 fn cluster_image_policy(spec: &PolicySpec) -> ClusterImagePolicy {
-    let trust_ref = spec.trust.as_ref().map(|_| spec.trust_root_name());
+    let trust_ref =
+        (spec.trust.is_some() || spec.controller_tuf().is_some()).then(|| spec.trust_root_name());
     let rekor_url = spec
         .trust
         .as_ref()
@@ -1428,20 +1442,29 @@ fn cluster_image_policy(spec: &PolicySpec) -> ClusterImagePolicy {
             )
         }
     };
-    let attestations = spec
-        .attestations
-        .iter()
-        .map(|uri| CipAttestation {
-            name: attestation_name(uri),
-            predicate_type: uri.clone(),
-            policy: spec
-                .fail_on_vulns
-                .filter(|_| *uri == crate::verify::predicate_type_uri("vuln"))
-                .map(|sev| CipPolicy {
-                    kind: "rego",
-                    data: vuln_rego(sev),
-                }),
-        })
+    // policy-controller v0.15.1 checks a bundle *signature* only as an
+    // attestation of cosign's signing predicate type ("bundle support for
+    // image signatures is not yet implemented" otherwise).
+    let signature = spec.controller_bundles().then(|| CipAttestation {
+        name: "signature".into(),
+        predicate_type: crate::verify::SIGN_PREDICATE_TYPE.into(),
+        policy: None,
+    });
+    let attestations = signature
+        .into_iter()
+        .chain(spec.attestations.iter().map(|uri| {
+            CipAttestation {
+                name: attestation_name(uri),
+                predicate_type: uri.clone(),
+                policy: spec
+                    .fail_on_vulns
+                    .filter(|_| *uri == crate::verify::predicate_type_uri("vuln"))
+                    .map(|sev| CipPolicy {
+                        kind: "rego",
+                        data: vuln_rego(sev),
+                    }),
+            }
+        }))
         .collect();
     ClusterImagePolicy {
         api_version: "policy.sigstore.dev/v1beta1",
@@ -1464,9 +1487,7 @@ fn cluster_image_policy(spec: &PolicySpec) -> ClusterImagePolicy {
                 keyless,
                 ctlog,
                 attestations,
-                signature_format: if spec.format.bundle()
-                    && !matches!(spec.expected, Expected::Key { .. })
-                {
+                signature_format: if spec.controller_bundles() {
                     "bundle"
                 } else {
                     "legacy"
@@ -1492,7 +1513,19 @@ struct TrustRootDoc {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct TrustRootSpec {
-    sigstore_keys: SigstoreKeys,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sigstore_keys: Option<SigstoreKeys>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    remote: Option<RemoteDoc>,
+}
+
+/// A TrustRoot read from a TUF repository (`remote`): the in-cluster
+/// reconciler fetches `trusted_root.json` through it.
+#[derive(Serialize)]
+struct RemoteDoc {
+    mirror: String,
+    /// `root.json`, base64.
+    root: String,
 }
 
 #[derive(Serialize)]
@@ -1552,7 +1585,8 @@ fn trust_root(spec: &PolicySpec, trust: &Trust) -> TrustRootDoc {
             annotations: BTreeMap::new(),
         },
         spec: TrustRootSpec {
-            sigstore_keys: SigstoreKeys {
+            remote: None,
+            sigstore_keys: Some(SigstoreKeys {
                 certificate_authorities: trust
                     .fulcio
                     .iter()
@@ -1567,8 +1601,42 @@ fn trust_root(spec: &PolicySpec, trust: &Trust) -> TrustRootDoc {
                     .collect(),
                 tlogs: trust.rekor.iter().map(log).collect(),
                 ctlogs: trust.ctlogs.iter().map(log).collect(),
-            },
+            }),
         },
+    }
+}
+
+/// The TrustRoot of a TUF repository (`remote` form).
+fn trust_root_remote(spec: &PolicySpec, tuf: &TufRepository) -> TrustRootDoc {
+    use base64::Engine as _;
+    TrustRootDoc {
+        api_version: "policy.sigstore.dev/v1alpha1",
+        kind: "TrustRoot",
+        metadata: Metadata {
+            name: spec.trust_root_name(),
+            annotations: BTreeMap::new(),
+        },
+        spec: TrustRootSpec {
+            sigstore_keys: None,
+            remote: Some(RemoteDoc {
+                mirror: tuf.mirror.clone(),
+                root: base64::engine::general_purpose::STANDARD.encode(&tuf.root),
+            }),
+        },
+    }
+}
+
+impl PolicySpec {
+    /// policy-controller checks this policy's signatures as cosign v3
+    /// bundles (keyless; a key only in the legacy format).
+    fn controller_bundles(&self) -> bool {
+        self.format.bundle() && !matches!(self.expected, Expected::Key { .. })
+    }
+
+    /// The TUF repository policy-controller reads trust from: for bundles
+    /// (its `sigstoreKeys` TrustRoot cannot verify bundles in v0.15.1).
+    fn controller_tuf(&self) -> Option<&TufRepository> {
+        self.tuf.as_ref().filter(|_| self.controller_bundles())
     }
 }
 

@@ -458,7 +458,13 @@ fn vuln_gates_read_the_counts_wharf_attest_writes() {
         k["spec"]["rules"][0]["verifyImages"][0]["attestors"]
     );
     let pc = policy(&[&["policy-controller"][..], &flags[..]].concat());
-    let rego = pc["spec"]["authorities"][0]["attestations"][1]["policy"]["data"]
+    let atts = pc["spec"]["authorities"][0]["attestations"]
+        .as_array()
+        .unwrap();
+    // The bundle signature first (policy-controller checks it as an
+    // attestation of cosign's signing predicate type).
+    assert_eq!(atts[0]["predicateType"], crate::verify::SIGN_PREDICATE_TYPE);
+    let rego = atts.iter().find(|a| a["name"] == "vuln").unwrap()["policy"]["data"]
         .as_str()
         .unwrap();
     assert!(rego.contains("default isCompliant := false"), "{rego}");
@@ -614,6 +620,11 @@ fn a_private_sigstore_goes_into_the_policy() {
     ]))
     .unwrap();
     spec.trust = Some(trust.clone());
+    // Bundles against a TrustRoot of keys: policy-controller v0.15.1 cannot
+    // verify them, so the policy is refused when it is written.
+    let e = render(&spec).unwrap_err().to_string();
+    assert!(e.contains("--tuf-mirror"), "{e}");
+    spec.format = BundleFormat::Legacy;
     let text = render(&spec).unwrap();
     let docs: Vec<Value> = text
         .split("\n---\n")
@@ -818,4 +829,49 @@ fn ivpol_key_without_a_log_ignores_tlog_and_sct() {
         .contains("BEGIN PUBLIC KEY"));
     assert_eq!(cosign["ctlog"]["insecureIgnoreTlog"], true);
     assert!(cosign.get("keyless").is_none());
+}
+
+#[test]
+fn policy_controller_reads_bundles_through_a_remote_trust_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("1.root.json");
+    std::fs::write(
+        &root,
+        r#"{"signed":{"_type":"root","version":1},"signatures":[]}"#,
+    )
+    .unwrap();
+    let text = render(
+        &PolicySpec::from_args(&args(&[
+            "policy-controller",
+            "--certificate-identity",
+            "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main",
+            "--certificate-oidc-issuer",
+            GITHUB,
+            "--image-pattern",
+            "ghcr.io/acme/*",
+            "--tuf-mirror",
+            "https://tuf.example",
+            "--tuf-root",
+            root.to_str().unwrap(),
+        ]))
+        .unwrap(),
+    )
+    .unwrap();
+    let docs: Vec<Value> = text
+        .split("\n---\n")
+        .map(|d| serde_yaml::from_str(d).unwrap())
+        .collect();
+    assert_eq!(docs[0]["kind"], "TrustRoot");
+    assert_eq!(docs[0]["spec"]["remote"]["mirror"], "https://tuf.example");
+    assert!(docs[0]["spec"].get("sigstoreKeys").is_none());
+    let auth = &docs[1]["spec"]["authorities"][0];
+    assert_eq!(auth["signatureFormat"], "bundle");
+    assert_eq!(
+        auth["keyless"]["trustRootRef"],
+        "wharf-signed-images-trust-root"
+    );
+    assert_eq!(
+        auth["attestations"][0]["predicateType"],
+        crate::verify::SIGN_PREDICATE_TYPE
+    );
 }

@@ -1,6 +1,8 @@
-//! Admission judged by the engine: `wharf policy kyverno` (an
+//! Admission judged by the engines: `wharf policy kyverno` (an
 //! ImageValidatingPolicy) run through the Kyverno CLI v1.19.0 (`kyverno
-//! apply`) against pods naming images in a real registry, signed keylessly
+//! apply`) against pods, and `wharf policy policy-controller` (a
+//! ClusterImagePolicy with a `remote` TrustRoot) through policy-controller
+//! v0.15.1's tester, naming images in a real registry, signed keylessly
 //! through the real Sigstore stack with trust published by its TUF
 //! repository, and by key. For every case the engine's verdict, `wharf
 //! verify`'s and the expected one agree (where `wharf verify` can say: it
@@ -97,6 +99,55 @@ impl Env {
         path
     }
 
+    /// `wharf policy policy-controller FLAGS …`: (TrustRoot, ClusterImagePolicy) files.
+    fn controller_policy(&self, name: &str, flags: &[&str]) -> (PathBuf, PathBuf) {
+        let out = wharf()
+            .args(["policy", "policy-controller", "--name", name])
+            .args(flags)
+            .args(["--image-pattern", &format!("{}/*", self.registry.host())])
+            .args(["--tuf-mirror", &self.stack.tuf_url, "--tuf-root"])
+            .arg(&self.stack.tuf_root)
+            .run();
+        out.assert_code(0);
+        let docs: Vec<&str> = out.stdout.split("\n---\n").collect();
+        assert_eq!(
+            docs.len(),
+            2,
+            "a TrustRoot and a ClusterImagePolicy: {}",
+            out.stdout
+        );
+        let trust_root = self.dir.path().join(format!("{name}.trustroot.yaml"));
+        let policy = self.dir.path().join(format!("{name}.cip.yaml"));
+        std::fs::write(&trust_root, docs[0]).expect("write");
+        std::fs::write(&policy, docs[1]).expect("write");
+        (trust_root, policy)
+    }
+
+    /// policy-controller's verdict (its tester) on `image`.
+    fn controller(&self, policy: &(PathBuf, PathBuf), image: &str) -> Verdict {
+        let home = self.dir.path().join("controller-home");
+        std::fs::create_dir_all(&home).expect("home");
+        let out = run(Command::new(peer("policy-tester"))
+            .env_clear()
+            .env("HOME", &home)
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .arg("--trustroot")
+            .arg(&policy.0)
+            .arg("--policy")
+            .arg(&policy.1)
+            .args(["--image", image]));
+        match out.code {
+            Some(0) if out.stdout.contains("successful") || out.stderr.contains("successful") => {
+                Verdict::Admit
+            }
+            Some(1) if out.stdout.contains("errors") => Verdict::Deny,
+            _ => panic!(
+                "policy-controller's tester gave no verdict: {}",
+                out.describe()
+            ),
+        }
+    }
+
     /// The engine's verdict on a pod running `image`.
     fn kyverno(&self, policy: &Path, image: &str) -> Verdict {
         let pod = self.dir.path().join("pod.yaml");
@@ -171,7 +222,7 @@ const BOM: &str = r#"{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"c
 /// another identity, an unsigned image, a missing SBOM attestation, a vuln
 /// attestation over the threshold, and a pod naming a tag.
 #[test]
-fn kyverno_admits_exactly_what_wharf_verify_accepts() {
+fn the_engines_admit_exactly_what_wharf_verify_accepts() {
     require_peers!();
     require_registry!();
     let env = Env::start(&["signed", "unsigned", "attested", "vulnerable"]);
@@ -296,6 +347,38 @@ fn kyverno_admits_exactly_what_wharf_verify_accepts() {
             assert_eq!(v, expected, "{case}: wharf verify");
         }
     }
+    // policy-controller, on the same images and flags.
+    let controller = |name: &str, flags: &[&str]| env.controller_policy(name, flags);
+    let c_exact = controller("c-exact", &identity);
+    let c_regexp = controller("c-regexp", &regexp);
+    let c_stranger = controller("c-stranger", &stranger);
+    let c_sbom = controller(
+        "c-sbom",
+        &[&identity[..], &["--attestation", "cyclonedx"]].concat(),
+    );
+    let c_vulns = controller(
+        "c-vulns",
+        &[
+            &identity[..],
+            &["--attestation", "cyclonedx", "--fail-on-vulns", "high"],
+        ]
+        .concat(),
+    );
+    for (case, policy, image, expected) in [
+        ("signed, exact identity", &c_exact, "signed", Admit),
+        ("unsigned", &c_exact, "unsigned", Deny),
+        ("another identity", &c_stranger, "signed", Deny),
+        ("identity by regexp", &c_regexp, "signed", Admit),
+        ("SBOM attestation missing", &c_sbom, "signed", Deny),
+        ("SBOM attestation present", &c_sbom, "attested", Admit),
+        ("vulns under the threshold", &c_vulns, "attested", Admit),
+        ("vulns over the threshold", &c_vulns, "vulnerable", Deny),
+    ] {
+        let verdict = env.controller(policy, env.image(image));
+        table.push(format!("{case}: policy-controller {verdict:?}"));
+        assert_eq!(verdict, expected, "{case}: policy-controller");
+    }
+
     // A pod naming a tag, not a digest: refused (pin it first).
     let tagged = format!("{}/signed:1.0", env.registry.host());
     assert_eq!(env.kyverno(&exact, &tagged), Deny, "a tag");
