@@ -530,10 +530,34 @@ pub struct PromoteArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PolicyEngine {
-    /// A Kyverno `ClusterPolicy` (kyverno.io/v1, verifyImages; Kyverno 1.13 or later)
+    /// A Kyverno `ImageValidatingPolicy` (or, with --kyverno-api
+    /// cluster-policy, a `ClusterPolicy`)
     Kyverno,
     /// A Sigstore policy-controller `ClusterImagePolicy` (policy.sigstore.dev/v1beta1)
     PolicyController,
+}
+
+/// What `wharf policy` does: write a policy for an engine, or check one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PolicyAction {
+    /// Write a Kyverno `ImageValidatingPolicy` (or, with --kyverno-api
+    /// cluster-policy, a `ClusterPolicy`)
+    Kyverno,
+    /// Write a Sigstore policy-controller `ClusterImagePolicy`
+    PolicyController,
+    /// A dry run of admission: `wharf policy check POLICY.yaml... IMAGE@DIGEST`
+    Check,
+}
+
+impl PolicyAction {
+    /// The engine a policy is written for (`None` for `check`).
+    pub fn engine(self) -> Option<PolicyEngine> {
+        match self {
+            PolicyAction::Kyverno => Some(PolicyEngine::Kyverno),
+            PolicyAction::PolicyController => Some(PolicyEngine::PolicyController),
+            PolicyAction::Check => None,
+        }
+    }
 }
 
 /// Which Kyverno API a policy is written for.
@@ -557,7 +581,10 @@ pub enum PolicyMode {
 pub struct PolicyArgs {
     /// The admission controller to write the policy for
     #[arg(value_enum, value_name = "ENGINE")]
-    pub engine: PolicyEngine,
+    pub engine: PolicyAction,
+    /// With `check`: the policy files, then the image (IMAGE@DIGEST)
+    #[arg(value_name = "POLICY.yaml... IMAGE")]
+    pub targets: Vec<String>,
     #[command(flatten)]
     pub identity: IdentityArgs,
     /// Images the policy applies to; repeatable. `*` matches any characters

@@ -85,7 +85,7 @@ pub fn run(cli: cli::Cli) -> Result<Outcome> {
         Command::VerifyBlob(args) => verify::verify_blob(&global, &args),
         Command::GenerateKeyPair(args) => sign::key::generate_key_pair(&args),
         Command::Promote(args) => promote::run(&global, &args),
-        Command::Policy(args) => policy::run(&args),
+        Command::Policy(args) => policy::run(&global, &args),
         Command::Run(args) => run::run(&global, &args),
     }
 }

@@ -24,6 +24,7 @@ use serde::Serialize;
 
 use crate::cli::{BundleFormat, KyvernoApi, PolicyArgs, PolicyEngine, PolicyMode};
 
+mod check;
 mod ivpol;
 use crate::error::{Error, Result};
 use crate::scan::finding::Severity;
@@ -215,8 +216,17 @@ fn pem(label: &str, der: &[u8]) -> String {
 }
 
 /// Runs `wharf policy`.
-pub fn run(args: &PolicyArgs) -> Result<Outcome> {
-    let spec = PolicySpec::from_args(args)?;
+pub fn run(global: &crate::config::Global, args: &PolicyArgs) -> Result<Outcome> {
+    let Some(engine) = args.engine.engine() else {
+        return check::run(global, args, &args.targets);
+    };
+    if let Some(extra) = args.targets.first() {
+        return Err(Error::Usage(format!(
+            "unexpected {extra:?}: `wharf policy kyverno|policy-controller` takes flags only \
+             (`wharf policy check POLICY.yaml... IMAGE` is the dry run)"
+        )));
+    }
+    let spec = PolicySpec::from_args(args, engine)?;
     let text = render(&spec)?;
     match &args.output {
         Some(path) => {
@@ -235,7 +245,7 @@ pub fn run(args: &PolicyArgs) -> Result<Outcome> {
 }
 
 impl PolicySpec {
-    pub fn from_args(args: &PolicyArgs) -> Result<PolicySpec> {
+    pub fn from_args(args: &PolicyArgs, engine: PolicyEngine) -> Result<PolicySpec> {
         let expected = Expected::from_args(&args.identity)?;
         let trust = load_trust(args.trusted_root.as_ref(), args.trust_config.as_ref())?;
         let fail_on_vulns = match &args.fail_on_vulns {
@@ -249,9 +259,9 @@ impl PolicySpec {
                 }
             },
         };
-        let command = command_line(args);
+        let command = command_line(args, engine);
         PolicySpec {
-            engine: args.engine,
+            engine,
             name: args.name.clone(),
             mode: args.mode,
             expected,
@@ -828,7 +838,7 @@ fn header(spec: &PolicySpec) -> String {
 }
 
 /// The command line that writes this policy.
-fn command_line(args: &PolicyArgs) -> String {
+fn command_line(args: &PolicyArgs, engine: PolicyEngine) -> String {
     let q = |s: &str| {
         if !s.is_empty()
             && s.chars()
@@ -841,7 +851,7 @@ fn command_line(args: &PolicyArgs) -> String {
     };
     let mut cmd = vec![
         "wharf policy".to_string(),
-        match args.engine {
+        match engine {
             PolicyEngine::Kyverno => "kyverno".into(),
             PolicyEngine::PolicyController => "policy-controller".into(),
         },
@@ -897,7 +907,7 @@ fn command_line(args: &PolicyArgs) -> String {
     if let Some(r) = &args.tuf.tuf_root {
         cmd.push(format!("--tuf-root {}", q(&r.display().to_string())));
     }
-    if args.engine == PolicyEngine::Kyverno && args.kyverno_api == KyvernoApi::ClusterPolicy {
+    if engine == PolicyEngine::Kyverno && args.kyverno_api == KyvernoApi::ClusterPolicy {
         cmd.push("--kyverno-api cluster-policy".into());
     }
     if args.name != "wharf-signed-images" {

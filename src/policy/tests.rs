@@ -33,7 +33,7 @@ fn args(argv: &[&str]) -> PolicyArgs {
 
 /// The generated policy as JSON (the YAML documents, parsed back).
 fn documents(argv: &[&str]) -> Vec<Value> {
-    let spec = PolicySpec::from_args(&args(argv)).unwrap();
+    let spec = spec_of(&args(argv)).unwrap();
     let text = render(&spec).unwrap();
     text.split("\n---\n")
         .map(|doc| serde_yaml::from_str::<Value>(doc).unwrap())
@@ -45,7 +45,7 @@ fn policy(argv: &[&str]) -> Value {
 }
 
 fn err(argv: &[&str]) -> String {
-    match PolicySpec::from_args(&args(argv)) {
+    match spec_of(&args(argv)) {
         Ok(_) => panic!("{argv:?} was accepted"),
         Err(e) => e.to_string(),
     }
@@ -338,7 +338,7 @@ fn regexps_that_go_reads_differently_are_refused_with_the_portable_spelling() {
         r"[[:alpha:]]+\x41{2,5}",
         r"(?s:a.b)|(?U)c+",
     ] {
-        PolicySpec::from_args(&args(&[
+        spec_of(&args(&[
             "kyverno",
             "--certificate-identity-regexp",
             ok,
@@ -609,7 +609,7 @@ fn a_private_sigstore_goes_into_the_policy() {
     );
     assert_eq!(trust.rekor_url(), Some("http://127.0.0.1:6666"));
 
-    let mut spec = PolicySpec::from_args(&args(&[
+    let mut spec = spec_of(&args(&[
         "policy-controller",
         "--certificate-identity",
         "x",
@@ -691,7 +691,7 @@ fn a_private_sigstore_goes_into_the_policy() {
 
 #[test]
 fn the_header_says_how_to_write_the_same_policy_again() {
-    let spec = PolicySpec::from_args(&args(&[
+    let spec = spec_of(&args(&[
         "kyverno",
         "--certificate-identity-regexp",
         "https://github.com/acme/.*",
@@ -786,7 +786,7 @@ fn ivpol_keyless_names_the_identity_the_mirror_and_every_image_of_the_pod() {
 
 #[test]
 fn ivpol_refuses_a_private_sigstore_given_without_its_tuf_repository() {
-    let mut spec = PolicySpec::from_args(&args(&[
+    let mut spec = spec_of(&args(&[
         "kyverno",
         "--kyverno-api",
         "image-validating-policy",
@@ -841,7 +841,7 @@ fn policy_controller_reads_bundles_through_a_remote_trust_root() {
     )
     .unwrap();
     let text = render(
-        &PolicySpec::from_args(&args(&[
+        &spec_of(&args(&[
             "policy-controller",
             "--certificate-identity",
             "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main",
@@ -874,4 +874,10 @@ fn policy_controller_reads_bundles_through_a_remote_trust_root() {
         auth["attestations"][0]["predicateType"],
         crate::verify::SIGN_PREDICATE_TYPE
     );
+}
+
+/// The spec for parsed `wharf policy ENGINE …` arguments.
+fn spec_of(a: &PolicyArgs) -> Result<PolicySpec> {
+    let engine = a.engine.engine().expect("an engine, not check");
+    PolicySpec::from_args(a, engine)
 }

@@ -99,6 +99,23 @@ impl Env {
         path
     }
 
+    /// `wharf policy check FILES… IMAGE`: its verdict, or `None` for "cannot judge".
+    fn check(&self, files: &[&Path], image: &str) -> Option<Verdict> {
+        let out = self
+            .wharf()
+            .args(["policy", "check"])
+            .args(files)
+            .arg(image)
+            .run();
+        let last = out.stdout.lines().last().unwrap_or_default().to_string();
+        match out.code {
+            Some(0) if last.starts_with("admit") => Some(Verdict::Admit),
+            Some(1) if last.starts_with("deny") => Some(Verdict::Deny),
+            Some(1) if last.starts_with("cannot judge") => None,
+            _ => panic!("wharf policy check gave no verdict: {}", out.describe()),
+        }
+    }
+
     /// `wharf policy policy-controller FLAGS …`: (TrustRoot, ClusterImagePolicy) files.
     fn controller_policy(&self, name: &str, flags: &[&str]) -> (PathBuf, PathBuf) {
         let out = wharf()
@@ -120,6 +137,8 @@ impl Env {
         let policy = self.dir.path().join(format!("{name}.cip.yaml"));
         std::fs::write(&trust_root, docs[0]).expect("write");
         std::fs::write(&policy, docs[1]).expect("write");
+        // Both in one file too, as a GitOps repository keeps them.
+        std::fs::write(self.dir.path().join(format!("{name}.yaml")), &out.stdout).expect("write");
         (trust_root, policy)
     }
 
@@ -339,10 +358,12 @@ fn the_engines_admit_exactly_what_wharf_verify_accepts() {
     for (case, policy, image, expected, verify_flags) in cases {
         let engine = env.kyverno(policy, env.image(image));
         let by_wharf = verify_flags.map(|f| env.wharf_verify(env.image(image), &f));
+        let dry_run = env.check(&[policy], env.image(image));
         table.push(format!(
-            "{case}: kyverno {engine:?}, wharf verify {by_wharf:?}"
+            "{case}: kyverno {engine:?}, wharf verify {by_wharf:?}, wharf policy check {dry_run:?}"
         ));
         assert_eq!(engine, expected, "{case}: Kyverno");
+        assert_eq!(dry_run, Some(expected), "{case}: wharf policy check");
         if let Some(v) = by_wharf {
             assert_eq!(v, expected, "{case}: wharf verify");
         }
@@ -375,9 +396,43 @@ fn the_engines_admit_exactly_what_wharf_verify_accepts() {
         ("vulns over the threshold", &c_vulns, "vulnerable", Deny),
     ] {
         let verdict = env.controller(policy, env.image(image));
-        table.push(format!("{case}: policy-controller {verdict:?}"));
+        let combined = policy.1.with_file_name(
+            policy
+                .1
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .replace(".cip.yaml", ".yaml"),
+        );
+        let dry_run = env.check(&[&combined], env.image(image));
+        table.push(format!(
+            "{case}: policy-controller {verdict:?}, wharf policy check {dry_run:?}"
+        ));
         assert_eq!(verdict, expected, "{case}: policy-controller");
+        assert_eq!(dry_run, Some(expected), "{case}: wharf policy check");
     }
+
+    // A policy in the shape Kyverno's documentation shows, with a rule wharf
+    // cannot evaluate (a label check in CEL): "cannot judge", never admit.
+    let handwritten = env.dir.path().join("handwritten.yaml");
+    let text = std::fs::read_to_string(&exact).expect("policy");
+    let text = text.replace(
+        "  validations:\n",
+        "  validations:\n  - expression: object.metadata.?labels.?team.orValue('') == 'payments'\n    message: only the payments team\n",
+    );
+    std::fs::write(&handwritten, text).expect("write");
+    assert_eq!(
+        env.check(&[&handwritten], env.image("signed")),
+        None,
+        "a CEL rule"
+    );
+    // An image no policy names: the engines admit it, and so does the dry run.
+    let elsewhere = format!("registry.example/elsewhere/app@sha256:{}", "0".repeat(64));
+    assert_eq!(
+        env.check(&[&exact], &elsewhere),
+        Some(Admit),
+        "an image no policy matches"
+    );
 
     // A pod naming a tag, not a digest: refused (pin it first).
     let tagged = format!("{}/signed:1.0", env.registry.host());
@@ -413,6 +468,14 @@ fn kyverno_admits_a_key_signature_under_its_key() {
     let theirs = env.policy("other-key", &["--key", &other]);
     assert_eq!(env.kyverno(&mine, env.image("keyed")), Verdict::Admit);
     assert_eq!(env.kyverno(&theirs, env.image("keyed")), Verdict::Deny);
+    assert_eq!(
+        env.check(&[&mine], env.image("keyed")),
+        Some(Verdict::Admit)
+    );
+    assert_eq!(
+        env.check(&[&theirs], env.image("keyed")),
+        Some(Verdict::Deny)
+    );
     assert_eq!(
         env.wharf_verify(env.image("keyed"), &["--key", &key]),
         Verdict::Admit
