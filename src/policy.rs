@@ -24,7 +24,7 @@ use serde::Serialize;
 
 use crate::cli::{BundleFormat, KyvernoApi, PolicyArgs, PolicyEngine, PolicyMode};
 
-mod check;
+pub mod check;
 mod ivpol;
 use crate::error::{Error, Result};
 use crate::scan::finding::Severity;

@@ -102,9 +102,35 @@ pub fn run(
                 .into(),
         ));
     };
+    let trust = TrustFlags {
+        trusted_root: args.trusted_root.clone(),
+        trust_config: args.trust_config.clone(),
+        tuf: crate::trust::tuf::TufSpec::from_args(&args.tuf, global.offline)?,
+    };
+    let files: Vec<PathBuf> = files.iter().map(PathBuf::from).collect();
+    check(global, &files, image, &trust)
+}
+
+/// Trust given on the command line (or by `wharf run`), which wins over
+/// what a policy names.
+#[derive(Default)]
+pub struct TrustFlags {
+    pub trusted_root: Option<PathBuf>,
+    pub trust_config: Option<PathBuf>,
+    pub tuf: Option<crate::trust::tuf::TufSpec>,
+}
+
+/// The dry run: `files` are the policies, `image` the image to admit.
+pub fn check(
+    global: &crate::config::Global,
+    files: &[PathBuf],
+    image: &str,
+    trust_flags: &TrustFlags,
+) -> Result<Outcome> {
     let image_ref = ImageRef::parse(image)?;
+    let files: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
     let mut policies = Vec::new();
-    for file in files {
+    for file in &files {
         policies.extend(read_policies(Path::new(file))?);
     }
     if policies.is_empty() {
@@ -141,11 +167,10 @@ pub fn run(
         return Ok(Outcome::Ok);
     }
 
-    let explicit_tuf = crate::trust::tuf::TufSpec::from_args(&args.tuf, global.offline)?;
     let mut denied = false;
     let mut unjudgeable = false;
     for policy in matching {
-        let trust = policy_trust(args, explicit_tuf.as_ref(), policy, global.offline)?;
+        let trust = policy_trust(trust_flags, policy, global.offline)?;
         let verdict = judge(global, &image_ref, policy, &trust)?;
         match verdict {
             Verdict::Admit(why) => report::out(&format!("admit  {}: {why}", policy.source)),
@@ -172,17 +197,12 @@ pub fn run(
 
 /// The trust to check a policy's signers against: the flags, else the TUF
 /// repository the policy names, else public-good.
-fn policy_trust(
-    args: &crate::cli::PolicyArgs,
-    explicit_tuf: Option<&crate::trust::tuf::TufSpec>,
-    policy: &Policy,
-    offline: bool,
-) -> Result<crate::trust::Trust> {
-    if args.trusted_root.is_some() || args.trust_config.is_some() || explicit_tuf.is_some() {
+fn policy_trust(flags: &TrustFlags, policy: &Policy, offline: bool) -> Result<crate::trust::Trust> {
+    if flags.trusted_root.is_some() || flags.trust_config.is_some() || flags.tuf.is_some() {
         return crate::trust::load(
-            args.trusted_root.as_deref(),
-            args.trust_config.as_deref(),
-            explicit_tuf,
+            flags.trusted_root.as_deref(),
+            flags.trust_config.as_deref(),
+            flags.tuf.as_ref(),
         );
     }
     if let Some((mirror, root)) = &policy.tuf {

@@ -224,6 +224,9 @@ pub struct Policy {
     /// enforce | audit
     pub mode: Option<String>,
     pub name: Option<String>,
+    /// The policies the cluster enforces (files, usually in the GitOps
+    /// repository): a dry run of admission against them before promote.
+    pub check: Vec<PathBuf>,
 }
 
 /// The most a config file may weigh.
@@ -286,6 +289,7 @@ impl Config {
         rebase(&mut config.output_dir);
         config.pin.paths.iter_mut().for_each(rebase);
         config.lint.paths.iter_mut().for_each(rebase);
+        config.policy.check.iter_mut().for_each(rebase);
         // With a pull request, promote.files are paths in the repository.
         if !config.promote.pull_request {
             config.promote.files.iter_mut().for_each(rebase);

@@ -221,7 +221,7 @@ impl Pipeline<'_> {
             report::info(&format!(
                 "signing is off (--no-sign): {image_ref} passed the gate; it is left for another signer"
             ));
-            for name in ["sign", "attest", "verify", "promote"] {
+            for name in ["sign", "attest", "verify", "admission", "promote"] {
                 self.skipped(name);
             }
             return Ok(Outcome::Ok);
@@ -236,6 +236,14 @@ impl Pipeline<'_> {
         if config.policy.engine.is_some() {
             self.write_policy(image, expected)?;
         }
+        if config.policy.check.is_empty() {
+            self.skipped("admission");
+        } else {
+            let (outcome, ()) = self.stage("admission", |p| p.admission(image))?;
+            if outcome == Outcome::PolicyNo {
+                return Ok(self.stop_after("admission"));
+            }
+        }
         if config.promote.files.is_empty() {
             self.skipped("promote");
         } else {
@@ -249,8 +257,17 @@ impl Pipeline<'_> {
 
     /// Records every stage after `stage` as skipped; the run said no.
     fn stop_after(&mut self, stage: &str) -> Outcome {
-        const ORDER: [&str; 9] = [
-            "pin", "resolve", "lint", "sbom", "scan", "sign", "attest", "verify", "promote",
+        const ORDER: [&str; 10] = [
+            "pin",
+            "resolve",
+            "lint",
+            "sbom",
+            "scan",
+            "sign",
+            "attest",
+            "verify",
+            "admission",
+            "promote",
         ];
         let after = ORDER.iter().position(|s| *s == stage).map_or(0, |i| i + 1);
         for name in &ORDER[after..] {
@@ -544,6 +561,35 @@ impl Pipeline<'_> {
         let who = checked.signed_by().unwrap_or_default();
         report::info(&format!("verified: {image_ref} is signed by {who}"));
         Ok((Outcome::Ok, who))
+    }
+
+    /// The dry run of admission (`policy.check`): would the cluster's
+    /// policies admit the digest just signed? A new pipeline's identity
+    /// missing from the cluster's allowlist is found here, not at rollout.
+    fn admission(&mut self, image: &ImageRef) -> Result<(Outcome, ())> {
+        let digest = self.summary.digest.clone().unwrap_or_default();
+        let name = match image {
+            ImageRef::Registry(r) => format!("{}/{}", r.registry(), r.repository()),
+            _ => self.config.image_name.clone().ok_or_else(|| {
+                Error::Usage(
+                    "policy.check: an oci: image has no registry name to match the cluster's \
+                     policies against: set image_name (REG/REPO)"
+                        .into(),
+                )
+            })?,
+        };
+        let trust = crate::policy::check::TrustFlags {
+            trusted_root: None,
+            trust_config: self.config.trust_config.clone(),
+            tuf: crate::trust::tuf::TufSpec::resolve(None, None, self.global.offline)?,
+        };
+        let outcome = crate::policy::check::check(
+            self.global,
+            &self.config.policy.check,
+            &format!("{name}@{digest}"),
+            &trust,
+        )?;
+        Ok((outcome, ()))
     }
 
     /// The admission policy (`policy:`) for the identity verify enforced.

@@ -164,6 +164,7 @@ fn a_passing_image_is_signed_attested_verified_and_promoted() {
             ("sign", "ok"),
             ("attest", "ok"),
             ("verify", "ok"),
+            ("admission", "skipped"),
             ("promote", "ok"),
         ]
         .map(|(a, b)| (a.to_string(), b.to_string()))
@@ -256,6 +257,7 @@ fn a_failed_gate_signs_nothing_and_promotes_nothing() {
             "sign skipped",
             "attest skipped",
             "verify skipped",
+            "admission skipped",
             "promote skipped"
         ]
     );
@@ -421,6 +423,7 @@ fn no_sign_leaves_a_passing_image_to_chains() {
             "sign skipped",
             "attest skipped",
             "verify skipped",
+            "admission skipped",
             "promote skipped"
         ]
     );
@@ -553,5 +556,76 @@ fn github_attestations_are_stored_through_the_api_as_well_as_in_the_registry() {
     assert_eq!(
         requests[0].header("authorization"),
         Some(format!("Bearer {TOKEN}").as_str())
+    );
+}
+
+/// `policy.check`: before promote, a dry run of admission against the
+/// policies the cluster enforces. A pipeline whose identity the cluster's
+/// policy does not know stops there (exit 1): nothing is promoted.
+#[test]
+fn the_clusters_policies_are_checked_before_promote() {
+    require_registry!();
+    let Setup { env, work, db, .. } = setup();
+    let dir = work.path();
+    let repo = env.image("vuln");
+    let host = repo.split('/').next().expect("host").to_string();
+    std::fs::create_dir_all(dir.join("deploy")).expect("deploy dir");
+    std::fs::create_dir_all(dir.join("cluster")).expect("cluster dir");
+    let values = VALUES.replace("{REPO}", &repo);
+    std::fs::write(dir.join("deploy/values.yaml"), &values).expect("values");
+    for (name, identity) in [
+        ("allows", env.testbed.identity().to_string()),
+        (
+            "other",
+            "https://github.com/someone/else/.github/workflows/x.yml@refs/heads/main".to_string(),
+        ),
+    ] {
+        crate::common::wharf()
+            .args(["policy", "kyverno", "--certificate-identity", &identity])
+            .args(["--certificate-oidc-issuer", env.testbed.issuer()])
+            .args(["--image-pattern", &format!("{host}/*")])
+            .arg("-o")
+            .arg(dir.join(format!("cluster/{name}.yaml")))
+            .run()
+            .assert_ok();
+    }
+    let config = |policy: &str| {
+        format!(
+            "image: {repo}:1.0\nscan:\n  db: {}\n  fail_on: critical\npromote:\n  files: [deploy/values.yaml]\npolicy:\n  check: [cluster/{policy}.yaml]\n",
+            db.display()
+        )
+    };
+
+    std::fs::write(dir.join("wharf.yaml"), config("other")).expect("wharf.yaml");
+    let out = run_in(&env, dir, &[]);
+    out.assert_code(1);
+    assert!(out.stdout.contains("deny"), "{}", out.describe());
+    let summary = run_json(dir);
+    let stages = statuses(&summary);
+    assert!(
+        stages.contains(&("admission".into(), "failed".into())),
+        "{stages:?}"
+    );
+    assert!(
+        stages.contains(&("promote".into(), "skipped".into())),
+        "{stages:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("deploy/values.yaml")).expect("values"),
+        values,
+        "nothing promoted"
+    );
+
+    std::fs::write(dir.join("wharf.yaml"), config("allows")).expect("wharf.yaml");
+    let out = run_in(&env, dir, &[]);
+    out.assert_ok();
+    let stages = statuses(&run_json(dir));
+    assert!(
+        stages.contains(&("admission".into(), "ok".into())),
+        "{stages:?}"
+    );
+    assert!(
+        stages.contains(&("promote".into(), "ok".into())),
+        "{stages:?}"
     );
 }
