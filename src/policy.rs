@@ -1113,6 +1113,20 @@ fn kyverno_attestor(spec: &PolicySpec) -> Attestor {
                     ignore_sct: None,
                 });
             }
+            if k.rekor.is_none() && k.roots.is_none() {
+                // Kyverno refuses a keyless attestor with neither ("Either
+                // Rekor URL or roots are required"): name the instance's log.
+                k.rekor = Some(Rekor {
+                    url: Some(
+                        spec.trust
+                            .as_ref()
+                            .and_then(|t| t.rekor_url())
+                            .unwrap_or(PUBLIC_REKOR)
+                            .to_string(),
+                    ),
+                    ..Rekor::default()
+                });
+            }
             Attestor {
                 keyless: Some(k),
                 keys: None,

@@ -686,7 +686,12 @@ fn a_private_sigstore_goes_into_the_policy() {
     let k: Value = serde_yaml::from_str(&text).unwrap();
     let keyless =
         &k["spec"]["rules"][0]["verifyImages"][0]["attestors"][0]["entries"][0]["keyless"];
-    assert!(keyless.get("rekor").is_none());
+    // No keys from the trusted root (Kyverno reads bundles' trust from TUF),
+    // but the log's URL: Kyverno refuses a keyless attestor with neither a
+    // Rekor URL nor roots.
+    assert_eq!(keyless["rekor"]["url"], "http://127.0.0.1:6666");
+    assert!(keyless["rekor"].get("pubkey").is_none());
+    assert!(keyless.get("roots").is_none());
 }
 
 #[test]

@@ -194,11 +194,17 @@ impl Env {
             .find(|l| l.contains("pass:") && l.contains("fail:"))
             .unwrap_or_default()
             .to_string();
-        match (out.code, summary.as_str()) {
-            (Some(0), s) if s.contains("pass: 1, fail: 0") && s.contains("error: 0") => {
-                Verdict::Admit
-            }
-            (Some(1), s) if s.contains("fail: 1") && s.contains("error: 0") => Verdict::Deny,
+        // `pass: N, fail: N, warn: N, error: N, skip: N` (a ClusterPolicy
+        // counts each pod twice: its autogen rules).
+        let count = |what: &str| -> Option<u32> {
+            summary
+                .split(',')
+                .find_map(|part| part.trim().strip_prefix(&format!("{what}: ")))
+                .and_then(|n| n.trim().parse().ok())
+        };
+        match (out.code, count("pass"), count("fail"), count("error")) {
+            (Some(0), Some(p), Some(0), Some(0)) if p > 0 => Verdict::Admit,
+            (Some(1), Some(_), Some(f), Some(0)) if f > 0 => Verdict::Deny,
             _ => panic!("kyverno gave no verdict: {}", out.describe()),
         }
     }
@@ -368,6 +374,42 @@ fn the_engines_admit_exactly_what_wharf_verify_accepts() {
             assert_eq!(v, expected, "{case}: wharf verify");
         }
     }
+    // The deprecated ClusterPolicy (--kyverno-api cluster-policy), with
+    // Kyverno's TUF trust set to the instance as a cluster runs it
+    // (--tufMirror/--tufRoot; here the CLI's cache, which the
+    // ImageValidatingPolicy runs above filled from the same repository).
+    let cluster = |name: &str, flags: &[&str]| {
+        env.policy(
+            name,
+            &[flags, &["--kyverno-api", "cluster-policy"]].concat(),
+        )
+    };
+    let cp_exact = cluster("cp-exact", &identity);
+    let cp_stranger = cluster("cp-stranger", &stranger);
+    for (case, policy, image, expected) in [
+        (
+            "ClusterPolicy: signed, exact identity",
+            &cp_exact,
+            "signed",
+            Admit,
+        ),
+        ("ClusterPolicy: unsigned", &cp_exact, "unsigned", Deny),
+        (
+            "ClusterPolicy: another identity",
+            &cp_stranger,
+            "signed",
+            Deny,
+        ),
+    ] {
+        let engine = env.kyverno(policy, env.image(image));
+        let dry_run = env.check(&[policy], env.image(image));
+        table.push(format!(
+            "{case}: kyverno {engine:?}, wharf policy check {dry_run:?}"
+        ));
+        assert_eq!(engine, expected, "{case}: Kyverno");
+        assert_eq!(dry_run, Some(expected), "{case}: wharf policy check");
+    }
+
     // policy-controller, on the same images and flags.
     let controller = |name: &str, flags: &[&str]| env.controller_policy(name, flags);
     let c_exact = controller("c-exact", &identity);
