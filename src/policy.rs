@@ -474,12 +474,30 @@ fn load_trust(
     let path = trusted_root.or(trust_config).cloned().unwrap_or_default();
     let root = serde_json::to_value(&loaded.root)
         .map_err(|e| Error::file(&path, format!("cannot read its trusted root back: {e}")))?;
-    let trust = Trust::from_trusted_root(&root, loaded.source.to_string()).map_err(|e| {
+    let mut trust = Trust::from_trusted_root(&root, loaded.source.to_string()).map_err(|e| {
         Error::file(
             &path,
             format!("its trusted root cannot go into a policy: {e}"),
         )
     })?;
+    // The engines' legacy paths look a signature's entry up in one log, the
+    // first: make it the Rekor v1 log the signing config names, where cosign's
+    // legacy signatures are (a trusted root does not say which log is v1).
+    if let Some(v1) = loaded
+        .signing
+        .as_ref()
+        .and_then(|s| s.rekor_url(Some(1)))
+        .map(|e| e.url.trim_end_matches('/').to_string())
+    {
+        if let Some(i) = trust
+            .rekor
+            .iter()
+            .position(|l| l.url.trim_end_matches('/') == v1)
+        {
+            let log = trust.rekor.remove(i);
+            trust.rekor.insert(0, log);
+        }
+    }
     Ok(Some(trust))
 }
 
@@ -1166,7 +1184,14 @@ fn kyverno_attestor(spec: &PolicySpec) -> Attestor {
                         ..Rekor::default()
                     },
                 };
-                (Some(rekor), None)
+                // A key signature has no certificate, so no SCT: without
+                // this Kyverno's legacy path still loads the CT log's keys
+                // from its TUF root and fails there.
+                let ctlog = trust.map(|_| CtLog {
+                    pubkey: None,
+                    ignore_sct: Some(true),
+                });
+                (Some(rekor), ctlog)
             };
             Attestor {
                 keyless: None,

@@ -488,7 +488,7 @@ fn the_engines_admit_exactly_what_wharf_verify_accepts() {
 fn kyverno_admits_a_key_signature_under_its_key() {
     require_peers!();
     require_registry!();
-    let env = Env::start(&["keyed"]);
+    let env = Env::start(&["keyed", "legacy"]);
     let dir = env.dir.path();
     for prefix in ["k", "other"] {
         wharf()
@@ -526,4 +526,58 @@ fn kyverno_admits_a_key_signature_under_its_key() {
         env.wharf_verify(env.image("keyed"), &["--key", &other]),
         Verdict::Deny
     );
+
+    // cosign's legacy .sig format (on the testbed's Rekor v1) under the
+    // ClusterPolicy's legacy path (type Cosign), with the instance's keys
+    // in the policy: the v1 log, not the trusted root's first (v2) one.
+    env.wharf()
+        .env("WHARF_PASSWORD", "pw")
+        .env("WHARF_TRUST_CONFIG", &env.stack.trust_config_v1)
+        .args([
+            "sign",
+            env.image("legacy"),
+            "--bundle-format",
+            "legacy",
+            "--key",
+        ])
+        .arg(dir.join("k.key"))
+        .run()
+        .assert_code(0);
+    let legacy = |name: &str, key: &str| {
+        let path = env.dir.path().join(format!("{name}.yaml"));
+        wharf()
+            .args([
+                "policy",
+                "kyverno",
+                "--kyverno-api",
+                "cluster-policy",
+                "--name",
+                name,
+            ])
+            .args(["--key", key, "--signature-format", "legacy"])
+            .args(["--image-pattern", &format!("{}/*", env.registry.host())])
+            .arg("--trust-config")
+            .arg(&env.stack.trust_config_v1)
+            .arg("-o")
+            .arg(&path)
+            .run()
+            .assert_code(0);
+        path
+    };
+    let mine = legacy("legacy-key", &key);
+    let theirs = legacy("legacy-other-key", &other);
+    assert_eq!(env.kyverno(&mine, env.image("legacy")), Verdict::Admit);
+    assert_eq!(env.kyverno(&theirs, env.image("legacy")), Verdict::Deny);
+    let with_v1 = |files: &[&Path]| {
+        let out = env
+            .wharf()
+            .env("WHARF_TRUST_CONFIG", &env.stack.trust_config_v1)
+            .args(["policy", "check"])
+            .args(files)
+            .arg(env.image("legacy"))
+            .run();
+        out.code
+    };
+    assert_eq!(with_v1(&[&mine]), Some(0));
+    assert_eq!(with_v1(&[&theirs]), Some(1));
 }
