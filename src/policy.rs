@@ -1107,6 +1107,20 @@ fn gated_severities(threshold: Severity) -> Vec<Severity> {
     .collect()
 }
 
+/// The instance's Rekor (public-good's without a private one), by URL only.
+fn log_url_only(spec: &PolicySpec) -> Rekor {
+    Rekor {
+        url: Some(
+            spec.trust
+                .as_ref()
+                .and_then(|t| t.rekor_url())
+                .unwrap_or(PUBLIC_REKOR)
+                .to_string(),
+        ),
+        ..Rekor::default()
+    }
+}
+
 fn kyverno_attestor(spec: &PolicySpec) -> Attestor {
     // Legacy (type Cosign) reads the trust material from the policy;
     // SigstoreBundle from Kyverno's TUF root only.
@@ -1134,16 +1148,7 @@ fn kyverno_attestor(spec: &PolicySpec) -> Attestor {
             if k.rekor.is_none() && k.roots.is_none() {
                 // Kyverno refuses a keyless attestor with neither ("Either
                 // Rekor URL or roots are required"): name the instance's log.
-                k.rekor = Some(Rekor {
-                    url: Some(
-                        spec.trust
-                            .as_ref()
-                            .and_then(|t| t.rekor_url())
-                            .unwrap_or(PUBLIC_REKOR)
-                            .to_string(),
-                    ),
-                    ..Rekor::default()
-                });
+                k.rekor = Some(log_url_only(spec));
             }
             Attestor {
                 keyless: Some(k),
@@ -1173,16 +1178,7 @@ fn kyverno_attestor(spec: &PolicySpec) -> Attestor {
                         pubkey: Some(l.key_pem.clone()),
                         ignore_tlog: None,
                     },
-                    None => Rekor {
-                        url: Some(
-                            spec.trust
-                                .as_ref()
-                                .and_then(|t| t.rekor_url())
-                                .unwrap_or(PUBLIC_REKOR)
-                                .to_string(),
-                        ),
-                        ..Rekor::default()
-                    },
+                    None => log_url_only(spec),
                 };
                 // A key signature has no certificate, so no SCT: without
                 // this Kyverno's legacy path still loads the CT log's keys

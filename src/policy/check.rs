@@ -39,6 +39,9 @@ struct Policy {
     alternatives: Vec<Alternative>,
     /// A TUF repository the policy takes trust from.
     tuf: Option<(String, Vec<u8>)>,
+    /// The policy only audits (Kyverno `Audit`, policy-controller `warn`):
+    /// the engine admits what it would deny, and reports it.
+    audit: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -174,6 +177,10 @@ pub fn check(
         let verdict = judge(global, &image_ref, policy, &trust)?;
         match verdict {
             Verdict::Admit(why) => report::out(&format!("admit  {}: {why}", policy.source)),
+            Verdict::Deny(why) if policy.audit => report::out(&format!(
+                "admit  {}: audit only; it reports what it would deny: {why}",
+                policy.source
+            )),
             Verdict::Deny(why) => {
                 denied = true;
                 report::out(&format!("deny   {}: {why}", policy.source));
@@ -665,6 +672,7 @@ fn ivpol(doc: &Value, source: String) -> Result<Policy, String> {
             *signers = vuln_signers.clone();
         }
     }
+    let actions = strings(&spec["validationActions"]);
     Ok(Policy {
         source,
         engine: Engine::Kyverno,
@@ -674,14 +682,20 @@ fn ivpol(doc: &Value, source: String) -> Result<Policy, String> {
             requirements,
         }],
         tuf,
+        audit: !actions.is_empty() && !actions.iter().any(|a| a == "Deny"),
     })
 }
 
 fn cluster_policy(doc: &Value, source: String) -> Result<Option<Policy>, String> {
     let mut patterns = Vec::new();
     let mut requirements = Vec::new();
+    let is_audit = |v: &Value| v.as_str().is_some_and(|a| a.eq_ignore_ascii_case("audit"));
+    let mut audit = is_audit(&doc["spec"]["validationFailureAction"]);
     for rule in doc["spec"]["rules"].as_array().cloned().unwrap_or_default() {
         for vi in rule["verifyImages"].as_array().cloned().unwrap_or_default() {
+            if is_audit(&vi["failureAction"]) || is_audit(&vi["validationFailureAction"]) {
+                audit = true;
+            }
             patterns.extend(
                 strings(&vi["imageReferences"])
                     .into_iter()
@@ -779,6 +793,7 @@ fn cluster_policy(doc: &Value, source: String) -> Result<Option<Policy>, String>
             requirements,
         }],
         tuf: None,
+        audit,
     }))
 }
 
@@ -869,6 +884,7 @@ fn cluster_image_policy(doc: &Value, source: String, file: &str) -> Result<Polic
         patterns,
         alternatives,
         tuf,
+        audit: spec["mode"].as_str() == Some("warn"),
     })
 }
 
@@ -976,6 +992,24 @@ mod tests {
             Some(vec!["critical".to_string(), "high".to_string()])
         );
         assert_eq!(wharf_vuln_rego(&rego.replace("== 0", "< 3")), None);
+    }
+
+    #[test]
+    fn audit_only_policies_are_known_as_such() {
+        let ivpol_doc = serde_json::json!({
+            "spec": {"validationActions": ["Audit"], "matchImageReferences": [{"glob": "*"}]}
+        });
+        assert!(ivpol(&ivpol_doc, "p".into()).unwrap().audit);
+        let deny = serde_json::json!({
+            "spec": {"validationActions": ["Deny"], "matchImageReferences": [{"glob": "*"}]}
+        });
+        assert!(!ivpol(&deny, "p".into()).unwrap().audit);
+        let cp = serde_json::json!({"spec": {"rules": [{"verifyImages": [
+            {"imageReferences": ["*"], "failureAction": "Audit", "attestors": []}
+        ]}]}});
+        assert!(cluster_policy(&cp, "p".into()).unwrap().unwrap().audit);
+        let cip = serde_json::json!({"spec": {"mode": "warn", "images": [{"glob": "**"}], "authorities": []}});
+        assert!(cluster_image_policy(&cip, "p".into(), "").unwrap().audit);
     }
 
     #[test]
