@@ -485,7 +485,7 @@ fn the_engines_admit_exactly_what_wharf_verify_accepts() {
 /// A key signature (bundle, on Rekor v2 with a timestamp) under a key
 /// policy; another key's policy refuses it.
 #[test]
-fn kyverno_admits_a_key_signature_under_its_key() {
+fn the_engines_admit_a_key_signature_under_its_key() {
     require_peers!();
     require_registry!();
     let env = Env::start(&["keyed", "legacy"]);
@@ -580,4 +580,29 @@ fn kyverno_admits_a_key_signature_under_its_key() {
     };
     assert_eq!(with_v1(&[&mine]), Some(0));
     assert_eq!(with_v1(&[&theirs]), Some(1));
+
+    // policy-controller checks keys in the legacy format: the same
+    // signature under its ClusterImagePolicy and a TrustRoot of the
+    // instance's keys.
+    let controller = |name: &str, key: &str| {
+        let out = wharf()
+            .args(["policy", "policy-controller", "--name", name])
+            .args(["--key", key, "--signature-format", "legacy"])
+            .args(["--image-pattern", &format!("{}/*", env.registry.host())])
+            .arg("--trust-config")
+            .arg(&env.stack.trust_config_v1)
+            .run();
+        out.assert_code(0);
+        let docs: Vec<&str> = out.stdout.split("\n---\n").collect();
+        assert_eq!(docs.len(), 2, "{}", out.stdout);
+        let trust_root = env.dir.path().join(format!("{name}.trustroot.yaml"));
+        let policy = env.dir.path().join(format!("{name}.cip.yaml"));
+        std::fs::write(&trust_root, docs[0]).expect("write");
+        std::fs::write(&policy, docs[1]).expect("write");
+        (trust_root, policy)
+    };
+    let mine = controller("c-legacy-key", &key);
+    let theirs = controller("c-legacy-other-key", &other);
+    assert_eq!(env.controller(&mine, env.image("legacy")), Verdict::Admit);
+    assert_eq!(env.controller(&theirs, env.image("legacy")), Verdict::Deny);
 }
