@@ -414,6 +414,7 @@ fn the_engines_admit_exactly_what_wharf_verify_accepts() {
     let controller = |name: &str, flags: &[&str]| env.controller_policy(name, flags);
     let c_exact = controller("c-exact", &identity);
     let c_regexp = controller("c-regexp", &regexp);
+    let c_other_regexp = controller("c-other-regexp", &other_regexp);
     let c_stranger = controller("c-stranger", &stranger);
     let c_sbom = controller(
         "c-sbom",
@@ -432,6 +433,7 @@ fn the_engines_admit_exactly_what_wharf_verify_accepts() {
         ("unsigned", &c_exact, "unsigned", Deny),
         ("another identity", &c_stranger, "signed", Deny),
         ("identity by regexp", &c_regexp, "signed", Admit),
+        ("another regexp", &c_other_regexp, "signed", Deny),
         ("SBOM attestation missing", &c_sbom, "signed", Deny),
         ("SBOM attestation present", &c_sbom, "attested", Admit),
         ("vulns under the threshold", &c_vulns, "attested", Admit),
@@ -452,6 +454,121 @@ fn the_engines_admit_exactly_what_wharf_verify_accepts() {
         ));
         assert_eq!(verdict, expected, "{case}: policy-controller");
         assert_eq!(dry_run, Some(expected), "{case}: wharf policy check");
+    }
+
+    // Policies written by hand, in the shapes the engines' documentation
+    // shows (not wharf's output): the engine and the dry run agree.
+    use base64::Engine as _;
+    let root_b64 = base64::engine::general_purpose::STANDARD
+        .encode(std::fs::read(&env.stack.tuf_root).expect("TUF root"));
+    let host = env.registry.host();
+    let by_hand_kyverno = env.dir.path().join("by-hand-kyverno.yaml");
+    std::fs::write(
+        &by_hand_kyverno,
+        format!(
+            r#"apiVersion: policies.kyverno.io/v1
+kind: ImageValidatingPolicy
+metadata:
+  name: check-images
+spec:
+  validationActions: [Deny]
+  matchConstraints:
+    resourceRules:
+    - apiGroups: [""]
+      apiVersions: ["v1"]
+      operations: ["CREATE"]
+      resources: ["pods"]
+  matchImageReferences:
+  - glob: "{host}/*"
+  attestors:
+  - name: cosign
+    cosign:
+      keyless:
+        identities:
+        - subjectRegExp: "https://github.com/wharf-test/.*"
+          issuer: "{issuer}"
+      tuf:
+        mirror: "{mirror}"
+        root:
+          data: "{root_b64}"
+  validations:
+  - expression: >-
+      images.containers.map(image, verifyImageSignatures(image, [attestors.cosign])).all(e, e > 0)
+    message: failed to verify image signature
+"#,
+            issuer = env.stack.issuer(),
+            mirror = env.stack.tuf_url,
+        ),
+    )
+    .expect("write");
+    let by_hand_controller = env.dir.path().join("by-hand-controller.yaml");
+    std::fs::write(
+        &by_hand_controller,
+        format!(
+            r#"apiVersion: policy.sigstore.dev/v1alpha1
+kind: TrustRoot
+metadata:
+  name: private-sigstore
+spec:
+  remote:
+    mirror: {mirror}
+    root: {root_b64}
+---
+apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata:
+  name: image-policy
+spec:
+  images:
+  - glob: "{host}/**"
+  authorities:
+  - keyless:
+      trustRootRef: private-sigstore
+      identities:
+      - issuer: {issuer}
+        subject: {subject}
+    ctlog:
+      trustRootRef: private-sigstore
+    signatureFormat: bundle
+    attestations:
+    - name: must-be-signed
+      predicateType: https://sigstore.dev/cosign/sign/v1
+"#,
+            issuer = env.stack.issuer(),
+            subject = env.stack.identity(),
+            mirror = env.stack.tuf_url,
+        ),
+    )
+    .expect("write");
+    let split_controller = {
+        let text = std::fs::read_to_string(&by_hand_controller).expect("read");
+        let docs: Vec<&str> = text.split("\n---\n").collect();
+        let trust_root = env.dir.path().join("by-hand.trustroot.yaml");
+        let policy = env.dir.path().join("by-hand.cip.yaml");
+        std::fs::write(&trust_root, docs[0]).expect("write");
+        std::fs::write(&policy, docs[1]).expect("write");
+        (trust_root, policy)
+    };
+    for (image, expected) in [("signed", Admit), ("unsigned", Deny)] {
+        let kyverno = env.kyverno(&by_hand_kyverno, env.image(image));
+        let controller = env.controller(&split_controller, env.image(image));
+        let dry_kyverno = env.check(&[&by_hand_kyverno], env.image(image));
+        let dry_controller = env.check(&[&by_hand_controller], env.image(image));
+        table.push(format!(
+            "by hand, {image}: kyverno {kyverno:?} (check {dry_kyverno:?}), policy-controller {controller:?} (check {dry_controller:?})"
+        ));
+        assert_eq!(kyverno, expected, "by hand, {image}: Kyverno");
+        assert_eq!(controller, expected, "by hand, {image}: policy-controller");
+        assert_eq!(
+            dry_kyverno,
+            Some(expected),
+            "by hand, {image}: check (Kyverno's)"
+        );
+        assert_eq!(
+            dry_controller,
+            Some(expected),
+            "by hand, {image}: check (policy-controller's)"
+        );
     }
 
     // A policy in the shape Kyverno's documentation shows, with a rule wharf
