@@ -282,9 +282,9 @@ fn judge_alternative(
             } => (VULN, signers, Some(severities)),
         };
         let what = if predicate_type == SIGN_PREDICATE_TYPE {
-            "a signature".to_string()
+            "signature".to_string()
         } else {
-            format!("a {predicate_type} attestation")
+            format!("{predicate_type} attestation")
         };
         let mut found = None;
         let mut signer_cannot = Vec::new();
@@ -309,7 +309,7 @@ fn judge_alternative(
             }
             match severities {
                 None => {
-                    found = Some(format!("{what} by {}", crate::verify::describe(expected)));
+                    found = Some(format!("a {what} by {}", crate::verify::describe(expected)));
                 }
                 Some(severities) => {
                     let over = vuln_over(&verification.predicates, severities);
@@ -666,10 +666,18 @@ fn ivpol(doc: &Value, source: String) -> Result<Policy, String> {
             "the CEL validation `{expression}`"
         )));
     }
-    // The counts are read from the vuln attestation the policy verifies.
+    // The counts are read from the vuln attestation the policy verifies;
+    // without one, from an attestation nobody vouched for.
     for r in &mut requirements {
         if let Requirement::VulnCounts { signers, .. } = r {
-            *signers = vuln_signers.clone();
+            if vuln_signers.is_empty() {
+                *r = Requirement::Unjudgeable(
+                    "vulnerability counts read from a vuln attestation the policy does not verify"
+                        .into(),
+                );
+            } else {
+                *signers = vuln_signers.clone();
+            }
         }
     }
     let actions = strings(&spec["validationActions"]);

@@ -109,12 +109,6 @@ impl Signer {
         // "sign without a log" (it refuses --tlog-upload=false beside a
         // signing config); wharf reads it the same way.
         let config_has_no_log = signing.is_some_and(|s| s.rekor_tlog_urls.is_empty());
-        if args.tlog_upload && config_has_no_log {
-            report::info(&format!(
-                "the {} names no transparency log: the signature is recorded in none",
-                trust.source
-            ));
-        }
         let rekor = if args.tlog_upload && !config_has_no_log {
             // The newest log API the signing config offers, as keyless
             // signing (and cosign) chooses; v1 for cosign's legacy formats.
@@ -161,9 +155,15 @@ impl Signer {
             );
             None
         } else {
-            report::warn(
-                "--tlog-upload=false: the signature is in no transparency log; only the timestamp authority vouches for it",
-            );
+            report::warn(&format!(
+                "{}: the signature is in no transparency log; only the timestamp authority vouches \
+                 for it (verifiers need --insecure-ignore-tlog)",
+                if config_has_no_log {
+                    "the signing config names no log"
+                } else {
+                    "--tlog-upload=false"
+                }
+            ));
             None
         };
         Ok(Signer::Key { key, rekor, tsa })

@@ -58,8 +58,8 @@ impl Rekor {
     }
 
     /// Logs a signature over bytes whose SHA-256 is `sha256` on a Rekor v2
-    /// log (`hashedrekord` 0.0.2, the public key as verifier). Retried like
-    /// a v1 upload; the log deduplicates a repeated entry.
+    /// log (`hashedrekord` 0.0.2, the public key as verifier), retried like
+    /// a v1 upload when the log is unavailable or rate-limits.
     pub async fn upload_v2(
         &self,
         sha256: [u8; 32],
