@@ -108,7 +108,8 @@ pub enum Command {
          anything that is not a file is a dotted path in Helm values, like --values-path"
     ).value_name("PUB|PATH")))]
     Promote(PromoteArgs),
-    /// Print an admission policy matching the signing identity
+    /// Print an admission policy matching the signing identity, or check
+    /// an image against the policies a cluster enforces (`policy check`)
     Policy(PolicyArgs),
     /// The whole pipeline with its gates
     Run(RunArgs),
@@ -579,7 +580,7 @@ pub enum PolicyMode {
 
 #[derive(Debug, Args)]
 pub struct PolicyArgs {
-    /// The admission controller to write the policy for
+    /// The admission controller to write the policy for, or `check`
     #[arg(value_enum, value_name = "ENGINE")]
     pub engine: PolicyAction,
     /// With `check`: the policy files, then the image (IMAGE@DIGEST)
