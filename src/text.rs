@@ -56,9 +56,49 @@ pub fn markdown_escape(text: &str) -> String {
     out
 }
 
+/// `text` as a Markdown code span, so it reads (and copies) as it is: a
+/// digest or image reference keeps its `:` and `@` unescaped. The fence is
+/// one backtick longer than the longest run inside, padded with a space
+/// where the text starts or ends with a backtick; line breaks and other
+/// control characters become spaces (a span is one line).
+pub fn markdown_code(text: &str) -> String {
+    let text: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let mut longest = 0;
+    let mut run = 0;
+    for c in text.chars() {
+        if c == '`' {
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    let fence = "`".repeat(longest + 1);
+    let pad = if text.starts_with('`') || text.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{text}{pad}{fence}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn code_spans_keep_the_text_and_survive_backticks() {
+        assert_eq!(
+            markdown_code("ghcr.io/acme/app@sha256:ab"),
+            "`ghcr.io/acme/app@sha256:ab`"
+        );
+        assert_eq!(markdown_code("a`b"), "``a`b``");
+        assert_eq!(markdown_code("`x"), "`` `x ``");
+        assert_eq!(markdown_code("a\nb"), "`a b`");
+    }
 
     #[test]
     fn index_agrees_with_the_scan() {

@@ -1,13 +1,14 @@
 //! The job summary of `wharf run` in GitHub-flavoured Markdown
 //! (`$GITHUB_STEP_SUMMARY`, and `summary.md` in the output directory).
 //!
-//! Values from outside — the image name, file paths, the signer identity —
-//! are escaped: a `|` must not split a table cell, a `<` must not open an
-//! HTML tag, a backtick must not open a code span, an `@` must not mention
-//! anyone.
+//! Values from outside are made inert: the image reference, digest and
+//! signer go in code spans (copied as they are, no mention, no HTML); file
+//! paths and other text are escaped: a `|` must not split a table cell, a
+//! `<` must not open an HTML tag, a backtick must not open a code span, an
+//! `@` must not mention anyone.
 
 use super::{RunOutcome, RunSummary, StageStatus};
-use crate::text::markdown_escape as escape;
+use crate::text::{markdown_code as code, markdown_escape as escape};
 
 /// Longest list (attestations, promoted files) shown; the rest is counted.
 const LIST_MAX: usize = 100;
@@ -23,7 +24,8 @@ pub fn markdown(summary: &RunSummary) -> String {
         RunOutcome::Error => "⚠️ wharf run: error",
     };
     let image = summary.image_ref.as_deref().unwrap_or(&summary.image);
-    out.push_str(&format!("## {verdict} — {}\n\n", escape(image)));
+    // In a code span, so the reference and digest can be copied as they are.
+    out.push_str(&format!("## {verdict} — {}\n\n", code(image)));
 
     if !summary.stages.is_empty() {
         out.push_str("| stage | status | time |\n|---|---|---:|\n");
@@ -61,15 +63,15 @@ pub fn markdown(summary: &RunSummary) -> String {
     }
 
     let signature: Vec<String> = [
-        ("Signer", summary.signer.clone()),
-        ("Issuer", summary.issuer.clone()),
+        ("Signer", summary.signer.as_deref().map(code)),
+        ("Issuer", summary.issuer.as_deref().map(code)),
         (
             "Rekor log index",
             summary.rekor_log_index.map(|i| i.to_string()),
         ),
     ]
     .into_iter()
-    .filter_map(|(label, value)| value.map(|v| format!("- {label}: {}\n", escape(&v))))
+    .filter_map(|(label, value)| value.map(|v| format!("- {label}: {v}\n")))
     .collect();
     if !signature.is_empty() {
         out.push_str("### Signature\n\n");
@@ -121,7 +123,7 @@ mod tests {
     fn summary_has_heading_stages_findings_gate_signature_and_lists() {
         let text = markdown(&sample());
         assert!(
-            text.starts_with("## ✅ wharf run: ok — ghcr.io/acme/app\\@sha256\\:"),
+            text.starts_with("## ✅ wharf run: ok — `ghcr.io/acme/app@sha256:"),
             "{text}"
         );
         assert!(text.contains("| stage | status | time |\n"), "{text}");
@@ -139,7 +141,7 @@ mod tests {
         );
         assert!(text.contains("- Rekor log index: 12345\n"), "{text}");
         assert!(
-            text.contains("- Issuer: https\\://token.actions.githubusercontent.com\n"),
+            text.contains("- Issuer: `https://token.actions.githubusercontent.com`\n"),
             "{text}"
         );
         assert!(
@@ -161,6 +163,19 @@ mod tests {
         s.promoted = vec!["deploy/a|b`<img src=x onerror=alert(1)>.yaml".to_string()];
         s.signer = Some("[click](javascript:alert(1))".to_string());
         let text = markdown(&s);
+        // The image and the signer are code spans: shown as they are,
+        // never a tag, a link or a mention.
+        let image_span = "``evil|<script>alert(1)</script>`code`@team``";
+        let signer_span = "`[click](javascript:alert(1))`";
+        assert!(text.contains(&format!(" — {image_span}\n")), "{text}");
+        assert!(
+            text.contains(&format!("- Signer: {signer_span}\n")),
+            "{text}"
+        );
+        let text = text
+            .replace(image_span, "IMAGE")
+            .replace(signer_span, "SIGNER")
+            .replace("`https://token.actions.githubusercontent.com`", "ISSUER");
         // Every table row has as many cells as its header.
         let mut columns = 0;
         for line in text.lines() {
@@ -182,7 +197,6 @@ mod tests {
                 assert!(text[..i].ends_with('\\'), "unescaped {c} at {i}:\n{text}");
             }
         }
-        assert!(text.contains("evil\\|&lt;script&gt;"), "{text}");
         assert!(
             text.contains("sb\\|om &lt;b&gt;x&lt;/b&gt; \\`y\\` \\| injected"),
             "{text}"
@@ -208,7 +222,7 @@ mod tests {
         s.image_ref = None;
         s.findings = None;
         s.gate = None;
-        assert!(markdown(&s).starts_with("## ⚠️ wharf run: error — ghcr.io/acme/app\n"));
+        assert!(markdown(&s).starts_with("## ⚠️ wharf run: error — `ghcr.io/acme/app`\n"));
         assert!(!markdown(&s).contains("### Findings"));
     }
 }
