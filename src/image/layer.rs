@@ -541,7 +541,17 @@ impl<C: Collector> Ctx<'_, C> {
                     layer: self.layer,
                 };
                 let item = if self.collector.wants(&meta) {
-                    if found.item.is_none() {
+                    // The target was read as what it is (the same bytes): if
+                    // the catalogers wanted it too, they found nothing in it
+                    // and the link holds nothing either. Only a target they
+                    // passed over leaves the link unread.
+                    let target_meta = FileMeta {
+                        path: &target,
+                        size: found.size,
+                        mode: found.mode,
+                        layer: found.layer,
+                    };
+                    if found.item.is_none() && !self.collector.wants(&target_meta) {
                         self.note(
                             pending,
                             path,

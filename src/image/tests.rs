@@ -310,6 +310,38 @@ fn a_hard_link_to_a_file_not_kept_says_so() {
     assert!(s.notes().iter().any(|n| n.message.contains("not kept")));
 }
 
+/// Wants every file and keeps nothing: a cataloger that read a binary and
+/// found no packages in it.
+struct FindsNothing;
+
+impl Collector for FindsNothing {
+    type Item = String;
+    fn wants(&self, _file: &FileMeta<'_>) -> bool {
+        true
+    }
+    fn collect(&self, _file: &FileMeta<'_>, _contents: &[u8]) -> Option<String> {
+        None
+    }
+}
+
+/// Debian's /usr/bin/perl5.36.0 is a hard link to /usr/bin/perl: the
+/// target was read and held nothing, so the link holds nothing either and
+/// there is nothing to warn about (wharf used to, for every Debian image).
+#[test]
+fn a_hard_link_to_a_file_read_and_found_empty_is_no_news() {
+    let s = squash_layers(
+        plain(vec![Tar::new()
+            .file("usr/bin/perl", "elf")
+            .hardlink("usr/bin/perl5.36.0", "usr/bin/perl")
+            .bytes()]),
+        &FindsNothing,
+        &Limits::default(),
+    )
+    .unwrap();
+    assert_eq!(s.entry("/usr/bin/perl5.36.0").unwrap().item, None);
+    assert!(s.notes().is_empty(), "{:?}", s.notes());
+}
+
 #[test]
 fn symlinks_resolve_inside_the_image_and_loops_end() {
     let s = squash(vec![Tar::new()
