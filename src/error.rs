@@ -65,3 +65,19 @@ impl Error {
         }
     }
 }
+
+/// An error and its sources, each said once: many libraries' own `Display`
+/// is terse ("error sending request") and the cause is at the end of the
+/// chain, while others repeat their source in their own message.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
+}

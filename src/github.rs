@@ -278,7 +278,7 @@ impl Api {
                 Error::Usage(format!(
                     "GITHUB_API_URL {root:?} is not a URL octocrab accepts ({}); unset it for \
                      github.com, or set it to the API root (https://HOST/api/v3)",
-                    chain(&e)
+                    crate::error::error_chain(&e)
                 ))
             })?;
         Ok(Api {
@@ -349,7 +349,7 @@ impl Api {
                 Error::Usage(format!(
                     "GITHUB_API_URL {:?} is not a URL octocrab accepts ({})",
                     self.root,
-                    chain(&e)
+                    crate::error::error_chain(&e)
                 ))
             })?
             .personal_token(self.token.clone())
@@ -369,7 +369,7 @@ impl Api {
                 why: format!(
                     "{}. If the machine has no CA certificates, install them (ca-certificates) \
                      or point SSL_CERT_FILE at a bundle",
-                    chain(&e)
+                    crate::error::error_chain(&e)
                 ),
             })?;
         Ok(Session {
@@ -948,33 +948,17 @@ impl From<octocrab::Error> for Failure {
             // "Service Error: client error (Connect)": the cause is further down.
             octocrab::Error::Service { source, .. } => Failure {
                 kind: Kind::Transport,
-                message: chain(source.as_ref()),
+                message: crate::error::error_chain(source.as_ref()),
             },
             octocrab::Error::Json { .. } | octocrab::Error::Serde { .. } => {
-                Failure::unexpected(chain(&error))
+                Failure::unexpected(crate::error::error_chain(&error))
             }
             other => Failure {
                 kind: Kind::Transport,
-                message: chain(&other),
+                message: crate::error::error_chain(&other),
             },
         }
     }
-}
-
-/// An error and its sources, each said once: hyper's and octocrab's own
-/// Display are terse ("Service Error: client error (Connect)"), the cause
-/// is at the end of the chain.
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut next = Some(error);
-    while let Some(e) = next {
-        let text = e.to_string();
-        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        next = e.source();
-    }
-    parts.join(": ")
 }
 
 /// The API root without a trailing `/`, checked to be an http(s) URL.

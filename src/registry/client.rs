@@ -307,7 +307,7 @@ impl HttpSettings {
         self.builder()
             .tls_certs_merge(self.extra_roots.clone())
             .build()
-            .map_err(|e| format!("cannot set up HTTPS: {}", error_chain(&e)))
+            .map_err(|e| format!("cannot set up HTTPS: {}", crate::error::error_chain(&e)))
     }
 }
 
@@ -346,7 +346,7 @@ impl RegistryClient {
             .builder()
             .tls_danger_accept_invalid_certs(true)
             .build()
-            .map_err(|e| format!("cannot set up HTTPS: {}", error_chain(&e)))?;
+            .map_err(|e| format!("cannot set up HTTPS: {}", crate::error::error_chain(&e)))?;
         Ok(RegistryClient {
             secure,
             insecure,
@@ -949,7 +949,7 @@ impl RegistryClient {
                     tokio::time::sleep(wait.unwrap_or_else(|| backoff(policy, attempt))).await;
                 }
                 Err(err) => {
-                    let mut detail = error_chain(&err);
+                    let mut detail = crate::error::error_chain(&err);
                     if is_plain_http_answer(&detail) {
                         detail = format!("it answers in plain HTTP, not TLS ({detail})");
                     }
@@ -1228,7 +1228,7 @@ pub(super) async fn read_bounded(
                 return Err(RegistryError::Unreachable {
                     registry: registry.to_string(),
                     attempts: 1,
-                    detail: format!("the answer broke off: {}", error_chain(&e)),
+                    detail: format!("the answer broke off: {}", crate::error::error_chain(&e)),
                 })
             }
         }
@@ -1269,20 +1269,6 @@ async fn error_detail(resp: Response) -> String {
 
 pub(crate) fn sha256_digest(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
-}
-
-/// An error and its causes, one line: reqwest's own message hides the cause.
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![err.to_string()];
-    let mut source = err.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = s.source();
-    }
-    parts.join(": ")
 }
 
 /// rustls' complaint when the server answers a TLS handshake with plain HTTP.

@@ -1357,18 +1357,7 @@ fn backoff(base: Duration, attempt: u32) -> Duration {
 /// An error and its sources, without the URL reqwest puts in its message
 /// (the token endpoint's URL is long and says nothing useful).
 fn error_chain(err: reqwest::Error) -> String {
-    let err = err.without_url();
-    let mut out = err.to_string();
-    let mut source = std::error::Error::source(&err);
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
+    crate::error::error_chain(&err.without_url())
 }
 
 /// Removes the given secrets and anything shaped like a JWT from text that

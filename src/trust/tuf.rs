@@ -171,7 +171,7 @@ async fn fetch_async(spec: &TufSpec) -> Result<Published> {
                 report::warn(&format!(
                     "the TUF mirror {} cannot be reached ({}); using the verified cache",
                     spec.mirror,
-                    chain(&e)
+                    crate::error::error_chain(&e)
                 ));
             }
             Err(e) => return Err(refused(spec, &e)),
@@ -196,7 +196,10 @@ async fn cached(spec: &TufSpec, root: &[u8], dir: &Path) -> Result<Published> {
         let why = if unreachable(&e) {
             "nothing from it is cached yet".to_string()
         } else {
-            format!("the cached metadata does not verify: {}", chain(&e))
+            format!(
+                "the cached metadata does not verify: {}",
+                crate::error::error_chain(&e)
+            )
         };
         Error::Usage(format!(
             "no usable trust for the TUF repository {}{}: {why}. {}",
@@ -276,20 +279,8 @@ fn refused(spec: &TufSpec, e: &sigstore_tuf::Error) -> Error {
         "the TUF repository {} was refused: {} — {hint}. Nothing from it is trusted, and the cache \
          keeps its last verified state",
         spec.mirror,
-        chain(e)
+        crate::error::error_chain(e)
     ))
-}
-
-/// An error with its causes.
-fn chain(e: &sigstore_tuf::Error) -> String {
-    let mut message = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
 }
 
 fn human(age: std::time::Duration) -> String {
