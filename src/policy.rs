@@ -1622,14 +1622,9 @@ fn trust_root(spec: &PolicySpec, trust: &Trust) -> TrustRootDoc {
         hash_algorithm: hash(&l.hash_algorithm).to_string(),
         public_key: b64(&l.key_pem),
     };
-    TrustRootDoc {
-        api_version: "policy.sigstore.dev/v1alpha1",
-        kind: "TrustRoot",
-        metadata: Metadata {
-            name: spec.trust_root_name(),
-            annotations: BTreeMap::new(),
-        },
-        spec: TrustRootSpec {
+    trust_root_doc(
+        spec,
+        TrustRootSpec {
             remote: None,
             sigstore_keys: Some(SigstoreKeys {
                 certificate_authorities: trust
@@ -1648,12 +1643,11 @@ fn trust_root(spec: &PolicySpec, trust: &Trust) -> TrustRootDoc {
                 ctlogs: trust.ctlogs.iter().map(log).collect(),
             }),
         },
-    }
+    )
 }
 
-/// The TrustRoot of a TUF repository (`remote` form).
-fn trust_root_remote(spec: &PolicySpec, tuf: &TufRepository) -> TrustRootDoc {
-    use base64::Engine as _;
+/// The TrustRoot document (named after the policy) around `inner`.
+fn trust_root_doc(spec: &PolicySpec, inner: TrustRootSpec) -> TrustRootDoc {
     TrustRootDoc {
         api_version: "policy.sigstore.dev/v1alpha1",
         kind: "TrustRoot",
@@ -1661,14 +1655,23 @@ fn trust_root_remote(spec: &PolicySpec, tuf: &TufRepository) -> TrustRootDoc {
             name: spec.trust_root_name(),
             annotations: BTreeMap::new(),
         },
-        spec: TrustRootSpec {
+        spec: inner,
+    }
+}
+
+/// The TrustRoot of a TUF repository (`remote` form).
+fn trust_root_remote(spec: &PolicySpec, tuf: &TufRepository) -> TrustRootDoc {
+    use base64::Engine as _;
+    trust_root_doc(
+        spec,
+        TrustRootSpec {
             sigstore_keys: None,
             remote: Some(RemoteDoc {
                 mirror: tuf.mirror.clone(),
                 root: base64::engine::general_purpose::STANDARD.encode(&tuf.root),
             }),
         },
-    }
+    )
 }
 
 impl PolicySpec {

@@ -428,23 +428,30 @@ fn controller_glob_regex(glob: &str) -> Option<regex::Regex> {
 fn read_policies(path: &Path) -> Result<Vec<Policy>> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::file(path, format!("cannot read it: {e}")))?;
-    let mut out = Vec::new();
+    let mut docs = Vec::new();
     for (i, doc) in serde_yaml::Deserializer::from_str(&text).enumerate() {
         let value: Value = serde::Deserialize::deserialize(doc)
             .map_err(|e| Error::file(path, format!("document {} is not YAML: {e}", i + 1)))?;
+        docs.push(value);
+    }
+    // A ClusterImagePolicy's authorities refer to a TrustRoot kept beside it.
+    let tuf = remote_trust_root(&docs);
+    let mut out = Vec::new();
+    for value in &docs {
         let kind = value["kind"].as_str().unwrap_or_default();
         let api = value["apiVersion"].as_str().unwrap_or_default();
         let name = value["metadata"]["name"].as_str().unwrap_or("(unnamed)");
         let source = format!("{}: {kind}/{name}", path.display());
         let policy = match (api.split('/').next(), kind) {
             (Some("policies.kyverno.io"), "ImageValidatingPolicy") => {
-                Some(ivpol(&value, source).map_err(|e| Error::file(path, e))?)
+                Some(ivpol(value, source).map_err(|e| Error::file(path, e))?)
             }
             (Some("kyverno.io"), "ClusterPolicy" | "Policy") => {
-                cluster_policy(&value, source).map_err(|e| Error::file(path, e))?
+                cluster_policy(value, source).map_err(|e| Error::file(path, e))?
             }
             (Some("policy.sigstore.dev"), "ClusterImagePolicy") => Some(
-                cluster_image_policy(&value, source, &text).map_err(|e| Error::file(path, e))?,
+                cluster_image_policy(value, source, tuf.clone())
+                    .map_err(|e| Error::file(path, e))?,
             ),
             _ => None,
         };
@@ -805,7 +812,11 @@ fn cluster_policy(doc: &Value, source: String) -> Result<Option<Policy>, String>
     }))
 }
 
-fn cluster_image_policy(doc: &Value, source: String, file: &str) -> Result<Policy, String> {
+fn cluster_image_policy(
+    doc: &Value,
+    source: String,
+    tuf: Option<(String, Vec<u8>)>,
+) -> Result<Policy, String> {
     let spec = &doc["spec"];
     let patterns = spec["images"]
         .as_array()
@@ -818,7 +829,6 @@ fn cluster_image_policy(doc: &Value, source: String, file: &str) -> Result<Polic
                 .collect()
         })
         .unwrap_or_default();
-    let tuf = remote_trust_root(file);
     let mut alternatives = Vec::new();
     for authority in spec["authorities"].as_array().cloned().unwrap_or_default() {
         let name = authority["name"]
@@ -920,13 +930,10 @@ fn wharf_vuln_rego(data: &str) -> Option<Vec<String>> {
     (!severities.is_empty()).then_some(severities)
 }
 
-/// A `remote` TrustRoot in the same file: the TUF repository the
+/// A `remote` TrustRoot among a file's documents: the TUF repository the
 /// ClusterImagePolicy's authorities refer to.
-fn remote_trust_root(file: &str) -> Option<(String, Vec<u8>)> {
-    for doc in serde_yaml::Deserializer::from_str(file) {
-        let Ok(value) = <Value as serde::Deserialize>::deserialize(doc) else {
-            continue;
-        };
+fn remote_trust_root(docs: &[Value]) -> Option<(String, Vec<u8>)> {
+    for value in docs {
         if value["kind"] != "TrustRoot" {
             continue;
         }
@@ -1017,7 +1024,7 @@ mod tests {
         ]}]}});
         assert!(cluster_policy(&cp, "p".into()).unwrap().unwrap().audit);
         let cip = serde_json::json!({"spec": {"mode": "warn", "images": [{"glob": "**"}], "authorities": []}});
-        assert!(cluster_image_policy(&cip, "p".into(), "").unwrap().audit);
+        assert!(cluster_image_policy(&cip, "p".into(), None).unwrap().audit);
     }
 
     #[test]
