@@ -728,12 +728,7 @@ fn the_header_says_how_to_write_the_same_policy_again() {
 #[test]
 fn ivpol_keyless_names_the_identity_the_mirror_and_every_image_of_the_pod() {
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("1.root.json");
-    std::fs::write(
-        &root,
-        r#"{"signed":{"_type":"root","version":1},"signatures":[]}"#,
-    )
-    .unwrap();
+    let root = tuf_root_in(dir.path());
     let docs = documents(&[
         "kyverno",
         "--kyverno-api",
@@ -839,12 +834,7 @@ fn ivpol_key_without_a_log_ignores_tlog_and_sct() {
 #[test]
 fn policy_controller_reads_bundles_through_a_remote_trust_root() {
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("1.root.json");
-    std::fs::write(
-        &root,
-        r#"{"signed":{"_type":"root","version":1},"signatures":[]}"#,
-    )
-    .unwrap();
+    let root = tuf_root_in(dir.path());
     let text = render(
         &spec_of(&args(&[
             "policy-controller",
@@ -885,4 +875,15 @@ fn policy_controller_reads_bundles_through_a_remote_trust_root() {
 fn spec_of(a: &PolicyArgs) -> Result<PolicySpec> {
     let engine = a.engine.engine().expect("an engine, not check");
     PolicySpec::from_args(a, engine)
+}
+
+/// A TUF root document (its shape only: the policy embeds its bytes).
+fn tuf_root_in(dir: &std::path::Path) -> std::path::PathBuf {
+    let root = dir.join("1.root.json");
+    std::fs::write(
+        &root,
+        r#"{"signed":{"_type":"root","version":1},"signatures":[]}"#,
+    )
+    .unwrap();
+    root
 }

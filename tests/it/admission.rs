@@ -14,7 +14,7 @@ use std::process::Command;
 use crate::common::oci::OciLayout;
 use crate::common::registry::Registry;
 use crate::common::sigstore::{peer, stack, Stack};
-use crate::common::{wharf, Output, Wharf};
+use crate::common::{output_of, wharf, Wharf};
 
 const STRANGER: &str = "https://github.com/someone/else/.github/workflows/x.yml@refs/heads/main";
 
@@ -66,9 +66,7 @@ impl Env {
         cmd.arg("--insecure-registry")
             .arg(self.registry.host())
             .env("WHARF_TRUST_CONFIG", &self.stack.trust_config);
-        for (k, v) in self.stack.github_env() {
-            cmd.env(k, v);
-        }
+        cmd.envs(self.stack.github_env());
         cmd
     }
 
@@ -126,19 +124,24 @@ impl Env {
             .arg(&self.stack.tuf_root)
             .run();
         out.assert_code(0);
-        let docs: Vec<&str> = out.stdout.split("\n---\n").collect();
+        // Both in one file too, as a GitOps repository keeps them.
+        std::fs::write(self.dir.path().join(format!("{name}.yaml")), &out.stdout).expect("write");
+        self.split_controller(name, &out.stdout)
+    }
+
+    /// A TrustRoot and a ClusterImagePolicy (one YAML text) as the two
+    /// files policy-controller's tester takes, one document each.
+    fn split_controller(&self, name: &str, text: &str) -> (PathBuf, PathBuf) {
+        let docs: Vec<&str> = text.split("\n---\n").collect();
         assert_eq!(
             docs.len(),
             2,
-            "a TrustRoot and a ClusterImagePolicy: {}",
-            out.stdout
+            "a TrustRoot and a ClusterImagePolicy: {text}"
         );
         let trust_root = self.dir.path().join(format!("{name}.trustroot.yaml"));
         let policy = self.dir.path().join(format!("{name}.cip.yaml"));
         std::fs::write(&trust_root, docs[0]).expect("write");
         std::fs::write(&policy, docs[1]).expect("write");
-        // Both in one file too, as a GitOps repository keeps them.
-        std::fs::write(self.dir.path().join(format!("{name}.yaml")), &out.stdout).expect("write");
         (trust_root, policy)
     }
 
@@ -146,15 +149,17 @@ impl Env {
     fn controller(&self, policy: &(PathBuf, PathBuf), image: &str) -> Verdict {
         let home = self.dir.path().join("controller-home");
         std::fs::create_dir_all(&home).expect("home");
-        let out = run(Command::new(peer("policy-tester"))
-            .env_clear()
-            .env("HOME", &home)
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .arg("--trustroot")
-            .arg(&policy.0)
-            .arg("--policy")
-            .arg(&policy.1)
-            .args(["--image", image]));
+        let out = output_of(
+            Command::new(peer("policy-tester"))
+                .env_clear()
+                .env("HOME", &home)
+                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                .arg("--trustroot")
+                .arg(&policy.0)
+                .arg("--policy")
+                .arg(&policy.1)
+                .args(["--image", image]),
+        );
         match out.code {
             Some(0) if out.stdout.contains("successful") || out.stderr.contains("successful") => {
                 Verdict::Admit
@@ -180,14 +185,16 @@ impl Env {
         .expect("pod");
         let home = self.dir.path().join("kyverno-home");
         std::fs::create_dir_all(&home).expect("home");
-        let out = run(Command::new(peer("kyverno"))
-            .env_clear()
-            .env("HOME", &home)
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .arg("apply")
-            .arg(policy)
-            .arg("--resource")
-            .arg(&pod));
+        let out = output_of(
+            Command::new(peer("kyverno"))
+                .env_clear()
+                .env("HOME", &home)
+                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                .arg("apply")
+                .arg(policy)
+                .arg("--resource")
+                .arg(&pod),
+        );
         let summary = out
             .stdout
             .lines()
@@ -216,22 +223,6 @@ impl Env {
             Some(1) => Verdict::Deny,
             _ => panic!("wharf verify gave no verdict: {}", out.describe()),
         }
-    }
-}
-
-fn run(cmd: &mut Command) -> Output {
-    let command = format!("{cmd:?}");
-    let start = std::time::Instant::now();
-    let out = cmd
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {command}: {e}"));
-    Output {
-        command,
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        elapsed: start.elapsed(),
     }
 }
 
@@ -540,15 +531,10 @@ spec:
         ),
     )
     .expect("write");
-    let split_controller = {
-        let text = std::fs::read_to_string(&by_hand_controller).expect("read");
-        let docs: Vec<&str> = text.split("\n---\n").collect();
-        let trust_root = env.dir.path().join("by-hand.trustroot.yaml");
-        let policy = env.dir.path().join("by-hand.cip.yaml");
-        std::fs::write(&trust_root, docs[0]).expect("write");
-        std::fs::write(&policy, docs[1]).expect("write");
-        (trust_root, policy)
-    };
+    let split_controller = env.split_controller(
+        "by-hand",
+        &std::fs::read_to_string(&by_hand_controller).expect("read"),
+    );
     for (image, expected) in [("signed", Admit), ("unsigned", Deny)] {
         let kyverno = env.kyverno(&by_hand_kyverno, env.image(image));
         let controller = env.controller(&split_controller, env.image(image));
@@ -710,13 +696,7 @@ fn the_engines_admit_a_key_signature_under_its_key() {
             .arg(&env.stack.trust_config_v1)
             .run();
         out.assert_code(0);
-        let docs: Vec<&str> = out.stdout.split("\n---\n").collect();
-        assert_eq!(docs.len(), 2, "{}", out.stdout);
-        let trust_root = env.dir.path().join(format!("{name}.trustroot.yaml"));
-        let policy = env.dir.path().join(format!("{name}.cip.yaml"));
-        std::fs::write(&trust_root, docs[0]).expect("write");
-        std::fs::write(&policy, docs[1]).expect("write");
-        (trust_root, policy)
+        env.split_controller(name, &out.stdout)
     };
     let mine = controller("c-legacy-key", &key);
     let theirs = controller("c-legacy-other-key", &other);

@@ -12,7 +12,7 @@ use std::process::Command;
 use crate::common::oci::OciLayout;
 use crate::common::registry::Registry;
 use crate::common::sigstore::{peer, stack, Stack};
-use crate::common::{wharf, Output, Wharf};
+use crate::common::{output_of, wharf, Output, Wharf};
 
 /// Which registry a cell runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,9 +76,7 @@ impl Env {
     /// `wharf sign` keyless inside a simulated GitHub Actions job.
     fn wharf_sign(&self, image: &str, extra: &[&str]) -> Output {
         let mut cmd = self.wharf(&self.stack.trust_config);
-        for (k, v) in self.stack.github_env() {
-            cmd.env(k, v);
-        }
+        cmd.envs(self.stack.github_env());
         cmd.args(["sign", image]).args(extra).run()
     }
 
@@ -115,7 +113,7 @@ impl Env {
         cmd.current_dir(&dir)
             .env("COSIGN_PASSWORD", PASSWORD)
             .arg("generate-key-pair");
-        run(cmd).assert_code(0);
+        output_of(&mut cmd).assert_code(0);
         (dir.join("cosign.key"), dir.join("cosign.pub"))
     }
 
@@ -126,7 +124,7 @@ impl Env {
             .arg(&self.stack.trusted_root)
             .args(args)
             .arg(image);
-        run(cmd)
+        output_of(&mut cmd)
     }
 
     /// cosign signing or attesting keylessly through the stack: `cosign
@@ -142,7 +140,7 @@ impl Env {
             .arg(self.stack.token_file())
             .args(args)
             .arg(image);
-        run(cmd)
+        output_of(&mut cmd)
     }
 
     /// Whether the registry holds the `sha256-<hex>` fallback index for
@@ -188,22 +186,6 @@ impl Env {
             .env("TUF_ROOT", home.join("tuf"))
             .stdin(std::process::Stdio::null());
         cmd
-    }
-}
-
-/// Runs a peer; its output as an [`Output`].
-fn run(mut cmd: Command) -> Output {
-    let command = format!("{cmd:?}");
-    let start = std::time::Instant::now();
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {command}: {e}"));
-    Output {
-        command,
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        elapsed: start.elapsed(),
     }
 }
 
@@ -318,7 +300,7 @@ fn key_cosign_signs_on_rekor_v2_wharf_verifies(kind: Kind) {
         .arg("--trusted-root")
         .arg(&env.stack.trusted_root)
         .arg(&env.app);
-    run(cmd).assert_code(0);
+    output_of(&mut cmd).assert_code(0);
 
     env.wharf_verify_key(&env.app, &public, &[]).assert_code(0);
     env.wharf_verify_key(&env.app, &stranger, &[])
@@ -344,9 +326,7 @@ fn keyless_through_the_testbed_both_ways(kind: Kind) {
     cmd.arg("--insecure-registry")
         .arg(env.registry.host())
         .env("WHARF_TRUST_CONFIG", testbed.trust_config());
-    for (k, v) in testbed.github_env() {
-        cmd.env(k, v);
-    }
+    cmd.envs(testbed.github_env());
     cmd.args(["sign", &env.app]).run().assert_code(0);
     let verify = |image: &str, identity: &str| {
         let mut cmd = env.cosign();
@@ -355,7 +335,7 @@ fn keyless_through_the_testbed_both_ways(kind: Kind) {
             .args(["--certificate-identity", identity])
             .args(["--certificate-oidc-issuer", testbed.issuer()])
             .arg(image);
-        run(cmd)
+        output_of(&mut cmd)
     };
     verify(&env.app, testbed.identity()).assert_code(0);
     assert_ne!(verify(&env.app, STRANGER).code, Some(0));
@@ -371,7 +351,7 @@ fn keyless_through_the_testbed_both_ways(kind: Kind) {
         .arg("--identity-token")
         .arg(&token)
         .arg(&env.other);
-    run(cmd).assert_code(0);
+    output_of(&mut cmd).assert_code(0);
     let mut cmd = wharf();
     cmd.arg("--insecure-registry")
         .arg(env.registry.host())
@@ -414,7 +394,7 @@ fn key_offline_both_ways(kind: Kind) {
         .arg("--trusted-root")
         .arg(&env.stack.trusted_root)
         .arg(&env.other);
-    run(cmd).assert_code(0);
+    output_of(&mut cmd).assert_code(0);
     env.wharf_verify_key(&env.other, &public, &["--insecure-ignore-tlog"])
         .assert_code(0);
     env.wharf_verify_key(&env.other, &public, &[])
@@ -448,9 +428,7 @@ fn legacy_sig_both_ways(kind: Kind) {
 
     // Keyless, real Fulcio, the testbed's Rekor v1.
     let mut cmd = env.wharf(&env.stack.trust_config_v1);
-    for (k, v) in env.stack.github_env() {
-        cmd.env(k, v);
-    }
+    cmd.envs(env.stack.github_env());
     cmd.args(["sign", &env.app, "--bundle-format", "legacy"])
         .run()
         .assert_code(0);
@@ -472,7 +450,7 @@ fn legacy_sig_both_ways(kind: Kind) {
         .arg("--key")
         .arg(&key)
         .arg(&env.other);
-    run(cmd).assert_code(0);
+    output_of(&mut cmd).assert_code(0);
     let mut cmd = env.wharf(&env.stack.trust_config_v1);
     cmd.args(["verify", &env.other, "--key"]).arg(&public);
     cmd.run().assert_code(0);
@@ -486,9 +464,7 @@ fn legacy_sig_both_ways(kind: Kind) {
 fn bundle_format_both_cosign_verifies_each(kind: Kind) {
     let env = Env::start(kind);
     let mut cmd = env.wharf(&env.stack.trust_config_v1);
-    for (k, v) in env.stack.github_env() {
-        cmd.env(k, v);
-    }
+    cmd.envs(env.stack.github_env());
     cmd.args(["sign", &env.app, "--bundle-format", "both"])
         .run()
         .assert_code(0);
@@ -513,7 +489,7 @@ fn bundle_format_both_cosign_verifies_each(kind: Kind) {
     ] {
         let mut cmd = Command::new(peer("crane"));
         cmd.args(["copy", "--insecure", &from, &to]);
-        run(cmd).assert_code(0);
+        output_of(&mut cmd).assert_code(0);
     }
     env.cosign_verify(&format!("{only}@{digest}"), &env.identity())
         .assert_code(0);
@@ -529,9 +505,7 @@ fn attestations_both_ways(kind: Kind) {
 
         // wharf attests; cosign verifies and the predicate is the file's.
         let mut cmd = env.wharf(&env.stack.trust_config);
-        for (k, v) in env.stack.github_env() {
-            cmd.env(k, v);
-        }
+        cmd.envs(env.stack.github_env());
         cmd.args(["attest", &env.app, "--type", kind_name, "--predicate"])
             .arg(&file)
             .run()
@@ -541,7 +515,7 @@ fn attestations_both_ways(kind: Kind) {
             .arg(&env.stack.trusted_root)
             .args(env.identity())
             .arg(&env.app);
-        let verified = run(cmd);
+        let verified = output_of(&mut cmd);
         verified.assert_code(0);
         let statement = statement_of(&verified.stdout);
         assert!(
@@ -554,7 +528,7 @@ fn attestations_both_ways(kind: Kind) {
             .args(env.stranger())
             .arg(&env.app);
         assert_ne!(
-            run(cmd).code,
+            output_of(&mut cmd).code,
             Some(0),
             "{kind_name}: a stranger's attestation"
         );
@@ -591,7 +565,7 @@ fn attestations_both_ways(kind: Kind) {
             .arg(&env.stack.trusted_root)
             .args(env.identity())
             .arg(&env.other);
-        let cosigns = run(cmd);
+        let cosigns = output_of(&mut cmd);
         cosigns.assert_code(0);
         let statement: std::collections::HashMap<String, Box<serde_json::value::RawValue>> =
             serde_json::from_str(&statement_of(&cosigns.stdout)).expect("statement");
@@ -659,7 +633,7 @@ fn two_signers_on_one_digest(kind: Kind) {
         .arg("--trusted-root")
         .arg(&env.stack.trusted_root)
         .arg(&env.app);
-    run(cmd).assert_code(0);
+    output_of(&mut cmd).assert_code(0);
 
     env.cosign_verify(&env.app, &env.identity()).assert_code(0);
     env.cosign_verify(&env.app, &[&format!("--key={}", public.display())])
@@ -681,7 +655,7 @@ fn a_moved_tag_and_a_copied_bundle_are_refused_by_both(kind: Kind) {
     // The attacker's image takes app's tag, in app's repository.
     let mut cmd = Command::new(peer("crane"));
     cmd.args(["copy", "--insecure", &env.other, &format!("{host}/app:1.0")]);
-    run(cmd).assert_code(0);
+    output_of(&mut cmd).assert_code(0);
     let moved = format!("{host}/app@{other_digest}");
 
     // The signature's artifact manifest, re-pointed at the moved digest.
@@ -701,7 +675,7 @@ fn a_moved_tag_and_a_copied_bundle_are_refused_by_both(kind: Kind) {
             let fallback = app_digest.replacen(':', "-", 1);
             let mut cmd = Command::new(peer("crane"));
             cmd.args(["manifest", "--insecure", &format!("{host}/app:{fallback}")]);
-            let out = run(cmd);
+            let out = output_of(&mut cmd);
             out.assert_code(0);
             serde_json::from_str(&out.stdout).expect("fallback index")
         }
@@ -712,13 +686,13 @@ fn a_moved_tag_and_a_copied_bundle_are_refused_by_both(kind: Kind) {
         .to_string();
     let mut cmd = Command::new(peer("crane"));
     cmd.args(["manifest", "--insecure", &format!("{host}/app@{signature}")]);
-    let out = run(cmd);
+    let out = output_of(&mut cmd);
     out.assert_code(0);
     let mut manifest: serde_json::Value = serde_json::from_str(&out.stdout).expect("manifest");
     let other_manifest = {
         let mut cmd = Command::new(peer("crane"));
         cmd.args(["manifest", "--insecure", &moved]);
-        let out = run(cmd);
+        let out = output_of(&mut cmd);
         out.assert_code(0);
         out.stdout
     };
@@ -800,7 +774,7 @@ fn cosign_blob_bundles_pass_wharf_verify_blob() {
         .arg("--bundle")
         .arg(&bundle)
         .arg(&blob);
-    run(cmd).assert_code(0);
+    output_of(&mut cmd).assert_code(0);
     let verify = |identity: &str, file: &Path| {
         wharf()
             .args(["verify-blob", "--bundle"])
@@ -831,13 +805,13 @@ fn cosign_reads_the_stacks_trust_through_its_tuf_mirror() {
     let mut cmd = env.cosign();
     cmd.args(["initialize", "--mirror", &env.stack.tuf_url, "--root"])
         .arg(&env.stack.tuf_root);
-    run(cmd).assert_code(0);
+    output_of(&mut cmd).assert_code(0);
     let mut cmd = env.cosign();
     cmd.arg("verify").args(env.identity()).arg(&env.app);
-    run(cmd).assert_code(0);
+    output_of(&mut cmd).assert_code(0);
     let mut cmd = env.cosign();
     cmd.arg("verify").args(env.stranger()).arg(&env.app);
-    assert_ne!(run(cmd).code, Some(0));
+    assert_ne!(output_of(&mut cmd).code, Some(0));
 }
 
 /// `scripts/tuf-repo.py`, which publishes the stack's trust, keeps its own
@@ -854,7 +828,7 @@ fn the_tuf_repository_builder_passes_its_self_test() {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/tuf-repo.py");
     let mut cmd = Command::new(python);
     cmd.arg(script).arg("selftest");
-    let out = run(cmd);
+    let out = output_of(&mut cmd);
     out.assert_code(0);
     assert!(
         out.stdout.contains(" passed, 0 failed"),
@@ -879,7 +853,7 @@ fn each_ci_providers_identity_agrees_with_fulcio_and_cosign() {
         let repo = format!("{}/{}", env.registry.host(), ci.provider());
         let mut cmd = Command::new(peer("crane"));
         cmd.args(["copy", "--insecure", &env.app, &format!("{repo}:1.0")]);
-        run(cmd).assert_code(0);
+        output_of(&mut cmd).assert_code(0);
         let (_, digest) = env.app.split_once('@').expect("digest");
         let image = format!("{repo}@{digest}");
 
@@ -986,7 +960,7 @@ fn timed(cmd: &Command) -> (Output, f64, u64) {
             None => timed.env_remove(k),
         };
     }
-    let out = run(timed);
+    let out = output_of(&mut timed);
     let text = std::fs::read_to_string(&report).unwrap_or_default();
     let mut fields = text.split_whitespace().rev().take(2).collect::<Vec<_>>();
     fields.reverse();
@@ -1027,7 +1001,7 @@ fn bench_keyless_sign_and_verify_against_cosign() {
                 &env.app,
                 &image.replace(&format!("@{digest}"), ":1.0"),
             ]);
-            run(cmd).assert_code(0);
+            output_of(&mut cmd).assert_code(0);
             let sign = if tool == "wharf" {
                 let mut cmd = Command::new(env!("CARGO_BIN_EXE_wharf"));
                 cmd.env_clear()
@@ -1112,9 +1086,7 @@ fn a_layout_signed_by_wharf_and_copied_by_crane_passes_cosign() {
     let image = layout.add_image("1.0", "linux", "amd64", "a layout image");
     let name = format!("{}/layout-app", env.registry.host());
     let mut cmd = env.wharf(&env.stack.trust_config);
-    for (k, v) in env.stack.github_env() {
-        cmd.env(k, v);
-    }
+    cmd.envs(env.stack.github_env());
     cmd.args(["sign"])
         .arg(format!("oci:{}@{}", layout_dir.display(), image.digest))
         .args(["--image-name", &name])
@@ -1125,7 +1097,7 @@ fn a_layout_signed_by_wharf_and_copied_by_crane_passes_cosign() {
     cmd.args(["push", "--insecure", "--index"])
         .arg(&layout_dir)
         .arg(format!("{name}:layout"));
-    run(cmd).assert_code(0);
+    output_of(&mut cmd).assert_code(0);
     let pushed = format!("{name}@{}", image.digest);
     env.cosign_verify(&pushed, &env.identity()).assert_code(0);
     assert_ne!(env.cosign_verify(&pushed, &env.stranger()).code, Some(0));
@@ -1147,9 +1119,7 @@ fn referrers_fallback_always_writes_the_tag_on_a_referrers_registry() {
     env.cosign_verify(&env.app, &env.identity()).assert_code(0);
     // The same through the environment; a bad value is a usage error.
     let mut cmd = env.wharf(&env.stack.trust_config);
-    for (k, v) in env.stack.github_env() {
-        cmd.env(k, v);
-    }
+    cmd.envs(env.stack.github_env());
     cmd.env("WHARF_REFERRERS_FALLBACK", "always")
         .args(["sign", &env.other])
         .run()

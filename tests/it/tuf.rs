@@ -32,9 +32,7 @@ impl Env {
         cmd.arg("--insecure-registry")
             .arg(registry.host())
             .env("WHARF_TRUST_CONFIG", &stack.trust_config);
-        for (k, v) in stack.github_env() {
-            cmd.env(k, v);
-        }
+        cmd.envs(stack.github_env());
         cmd.args(["sign", &signed]).run().assert_code(0);
         Env {
             stack,
@@ -150,9 +148,7 @@ fn a_newly_published_trusted_root_is_used_by_the_next_run() {
     cmd.arg("--insecure-registry")
         .arg(env.registry.host())
         .env("WHARF_TRUST_CONFIG", testbed.trust_config());
-    for (k, v) in testbed.github_env() {
-        cmd.env(k, v);
-    }
+    cmd.envs(testbed.github_env());
     cmd.args(["sign", &other]).run().assert_code(0);
     let verify_other = || {
         env.wharf()

@@ -369,6 +369,25 @@ where
     run_command(&mut cmd)
 }
 
+/// Runs a program (a peer, a tool) to completion with no input; what it
+/// did as an [`Output`], whatever its exit code.
+#[track_caller]
+pub fn output_of(cmd: &mut Command) -> Output {
+    let command = format!("{cmd:?}");
+    let start = Instant::now();
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {command}: {e}"));
+    Output {
+        command,
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: start.elapsed(),
+    }
+}
+
 #[track_caller]
 pub fn run_command(cmd: &mut Command) -> String {
     let shown = format!(
