@@ -802,7 +802,17 @@ fn header(spec: &PolicySpec) -> String {
                 "Needs Kyverno 1.17 or later (ImageValidatingPolicy, policies.kyverno.io/v1); --kyverno-api cluster-policy writes a ClusterPolicy for older clusters.".into(),
             );
             lines.push("Every container, init and ephemeral container image of a pod must verify; a pod naming a tag rather than a digest is refused (pin it: wharf pin).".into());
+            let log_unchecked = matches!(
+                spec.expected,
+                Expected::Key {
+                    ignore_tlog: true,
+                    ..
+                }
+            );
             match &spec.tuf {
+                _ if log_unchecked => lines.push(
+                    "Only the key's signature is checked (--insecure-ignore-tlog): no log, no Sigstore trust.".into(),
+                ),
                 Some(t) => lines.push(format!(
                     "Trust comes from the TUF repository {} (its root is in the policy), as `wharf verify --tuf-mirror` reads it.",
                     t.mirror
