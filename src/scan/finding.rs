@@ -59,11 +59,17 @@ pub struct Suppression {
     pub reason: String,
 }
 
-/// One vulnerability record matching one installed package.
+/// One vulnerability matching one installed package: the records that
+/// alias each other, grouped (see [`super::group`]).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
-    /// The record's id (`CVE-…`, `GHSA-…`, `PYSEC-…`, `RUSTSEC-…`, `GO-…`, `DSA-…`).
+    /// The group's first record id in osv-scanner's order (`DSA-…`,
+    /// `CVE-…`, `PYSEC-…`, `GO-…`, `RUSTSEC-…`, …, `GHSA-…`).
     pub id: String,
+    /// Every record id of the group, `id` first.
+    pub ids: Vec<String>,
+    /// The group's other names: aliases and upstream ids that are not
+    /// record ids here (usually the `CVE-…`).
     pub aliases: Vec<String>,
     pub summary: Option<String>,
     /// The package as installed (binary name for OS packages).
@@ -85,6 +91,36 @@ pub struct Finding {
     pub found_at: Option<String>,
     pub suppressed: Option<Suppression>,
     pub references: Vec<String>,
+}
+
+impl Finding {
+    /// Whether `name` is one of the vulnerability's names: its id, a record
+    /// id of its group, or an alias (case-insensitive). Ignore entries and
+    /// VEX statements apply by any of them.
+    pub fn is_named(&self, name: &str) -> bool {
+        std::iter::once(&self.id)
+            .chain(&self.ids)
+            .chain(&self.aliases)
+            .any(|n| n.eq_ignore_ascii_case(name))
+    }
+
+    /// Its names other than `id`: the group's other record ids, then its aliases.
+    pub fn other_names(&self) -> impl Iterator<Item = &String> {
+        self.ids
+            .iter()
+            .filter(move |i| **i != self.id)
+            .chain(&self.aliases)
+    }
+
+    /// The CVE it is known as, when its id is not one.
+    pub fn cve(&self) -> Option<&str> {
+        if self.id.starts_with("CVE-") {
+            return None;
+        }
+        self.other_names()
+            .find(|n| n.starts_with("CVE-"))
+            .map(String::as_str)
+    }
 }
 
 /// A package whose version could not be compared with a record's ranges:

@@ -42,11 +42,7 @@ impl Entry {
 
     /// Whether the entry names this finding (expiry aside).
     pub fn names(&self, finding: &Finding) -> bool {
-        let id = self.id.eq_ignore_ascii_case(&finding.id)
-            || finding
-                .aliases
-                .iter()
-                .any(|a| a.eq_ignore_ascii_case(&self.id));
+        let id = finding.is_named(&self.id);
         let package = self.package.as_deref().is_none_or(|p| {
             p.eq_ignore_ascii_case(&finding.package)
                 || p.eq_ignore_ascii_case(&finding.matched_name)
@@ -219,6 +215,7 @@ mod tests {
     fn finding(id: &str, aliases: &[&str], package: &str, purl: &str) -> Finding {
         Finding {
             id: id.into(),
+            ids: vec![id.into()],
             aliases: aliases.iter().map(|s| s.to_string()).collect(),
             summary: None,
             package: package.into(),

@@ -310,6 +310,7 @@ pub fn finding(
 ) -> Finding {
     Finding {
         id: record.id.clone(),
+        ids: vec![record.id.clone()],
         aliases: record.aliases.clone(),
         summary: record.summary.clone(),
         package: pkg.name.clone(),
@@ -349,6 +350,7 @@ mod tests {
             id: "TEST-1".into(),
             aliases: vec![],
             related: vec![],
+            upstream: Vec::new(),
             summary: None,
             details: None,
             modified: None,

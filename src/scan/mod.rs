@@ -5,6 +5,7 @@
 
 pub mod db;
 pub mod finding;
+pub mod group;
 pub mod ignore;
 pub mod matcher;
 pub mod osv;

@@ -12,6 +12,10 @@ pub struct Record {
     pub aliases: Vec<String>,
     #[serde(default)]
     pub related: Vec<String>,
+    /// The records this one was derived from (Debian's `DEBIAN-CVE-…` and
+    /// `DSA-…` name their CVE here): one vulnerability with them.
+    #[serde(default)]
+    pub upstream: Vec<String>,
     #[serde(default)]
     pub summary: Option<String>,
     #[serde(default)]

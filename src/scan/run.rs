@@ -7,6 +7,7 @@ use std::path::Path;
 
 use super::db::{Db, Source};
 use super::finding::{Finding, Severity, Suppression};
+use super::group;
 use super::ignore::IgnoreFile;
 use super::matcher::{self, Verdict};
 use super::report::{self, DbSummary, Format, Gate, ScanReport};
@@ -252,10 +253,11 @@ type Matched = (
     BTreeMap<String, usize>,
 );
 
-/// Every (record, package) pair that matches; informational records apart.
+/// Every vulnerability that affects an installed package: the matching
+/// records, grouped by alias ([`group`]); informational records apart.
 pub fn match_all(db: &Db, inventory: &Inventory) -> Result<Matched> {
     let distro = inventory.distro.as_ref();
-    let mut findings = Vec::new();
+    let mut matched = Vec::new();
     let mut informational = Vec::new();
     let mut unparsable = Vec::new();
     let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
@@ -305,13 +307,17 @@ pub fn match_all(db: &Db, inventory: &Inventory) -> Result<Matched> {
                             });
                             informational.push(f);
                         }
-                        None => findings.push(f),
+                        None => matched.push(group::Matched {
+                            finding: f,
+                            links: group::links(record),
+                            scheme: target.scheme,
+                        }),
                     }
                 }
             }
         }
     }
-    Ok((findings, informational, unparsable, skipped))
+    Ok((group::group(matched), informational, unparsable, skipped))
 }
 
 #[cfg(test)]

@@ -38,10 +38,7 @@ impl Statement {
 
     /// Whether this statement speaks for `finding` in the image `image_purl`.
     fn covers(&self, finding: &Finding, image_purl: Option<&str>) -> bool {
-        let vuln = self.vulnerabilities.iter().any(|v| {
-            v.eq_ignore_ascii_case(&finding.id)
-                || finding.aliases.iter().any(|a| a.eq_ignore_ascii_case(v))
-        });
+        let vuln = self.vulnerabilities.iter().any(|v| finding.is_named(v));
         if !vuln {
             return false;
         }
@@ -225,6 +222,7 @@ mod tests {
     fn finding(id: &str, purl: &str) -> Finding {
         Finding {
             id: id.into(),
+            ids: vec![id.into()],
             aliases: if id == "PYSEC-1" {
                 vec!["CVE-2023-0001".into()]
             } else {

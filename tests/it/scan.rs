@@ -4,7 +4,7 @@
 //! through small records written here, the gate's flags, ignore files, VEX,
 //! and bad data.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -154,16 +154,62 @@ fn python_findings_are_exactly_what_packaging_says_the_records_mean() {
         "none",
     ]);
     out.assert_ok();
-    let got: BTreeSet<(String, String)> = findings(&out)
-        .iter()
-        .map(|f| {
-            (
-                f["id"].as_str().unwrap_or_default().to_string(),
-                f["package"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect();
+    // One finding per vulnerability: each record is in exactly one
+    // finding's ids, and no two findings of a package share a name.
+    let found = findings(&out);
+    let mut got: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut names: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for f in &found {
+        let package = f["package"].as_str().unwrap_or_default().to_string();
+        let ids: Vec<String> = f["ids"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|i| i.as_str().map(str::to_string))
+            .collect();
+        assert_eq!(f["id"].as_str(), ids.first().map(String::as_str), "{f}");
+        let aliases = f["aliases"].as_array().into_iter().flatten();
+        for name in ids
+            .iter()
+            .cloned()
+            .chain(aliases.filter_map(|a| a.as_str().map(str::to_string)))
+        {
+            assert!(
+                names
+                    .entry(package.clone())
+                    .or_default()
+                    .insert(name.clone()),
+                "{name} is reported twice for {package}:\n{}",
+                out.stdout
+            );
+        }
+        for id in ids {
+            assert!(got.insert((id.clone(), package.clone())), "{id} twice");
+        }
+    }
     assert_eq!(got, expected);
+    // UNKNOWN only where no record of the group carries a rating.
+    for f in found.iter().filter(|f| f["severity"] == "UNKNOWN") {
+        for id in f["ids"].as_array().into_iter().flatten() {
+            let id = id.as_str().unwrap_or_default();
+            let record = ["PyPI", "GHSA"]
+                .iter()
+                .map(|d| osv.join(d).join(format!("{id}.json")))
+                .find(|p| p.is_file())
+                .and_then(|p| std::fs::read(p).ok())
+                .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+                .unwrap_or_else(|| panic!("no record file for {id}"));
+            let rated = record["severity"].as_array().is_some_and(|s| !s.is_empty())
+                || record["database_specific"]["severity"].is_string();
+            assert!(!rated, "{id} is rated but its group is UNKNOWN: {f}");
+        }
+    }
+    assert!(
+        found.len() < expected.len(),
+        "the PyPA and GitHub records of one vulnerability were not grouped: {} findings for {} records",
+        found.len(),
+        expected.len()
+    );
 }
 
 /// Small Debian records, in OSV form, written for the test.

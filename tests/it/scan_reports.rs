@@ -21,6 +21,7 @@ use crate::sbom_writers::python_with;
 fn finding(id: &str, package: &str, severity: Severity) -> Finding {
     Finding {
         id: id.into(),
+        ids: vec![id.into()],
         aliases: vec![format!("CVE-{}", id.len())],
         summary: Some(format!("{id}: a | b <b>bold</b> `code` [x](y) @team")),
         package: package.into(),

@@ -80,6 +80,8 @@ struct Summary {
 #[derive(Serialize)]
 struct JsonFinding<'a> {
     id: &'a str,
+    /// Every record id of the vulnerability's group, `id` first.
+    ids: &'a [String],
     aliases: &'a [String],
     summary: Option<&'a str>,
     package: &'a str,
@@ -172,6 +174,7 @@ impl<'a> JsonFinding<'a> {
     fn new(f: &'a Finding) -> JsonFinding<'a> {
         JsonFinding {
             id: &f.id,
+            ids: &f.ids,
             aliases: &f.aliases,
             summary: f.summary.as_deref(),
             package: &f.package,

@@ -182,10 +182,11 @@ fn push_rows(out: &mut String, rows: impl Iterator<Item = String>, total: usize,
     }
 }
 
-/// The id, linked to the record's first http(s) reference.
+/// The id, linked to the record's first http(s) reference, then the
+/// group's other names.
 fn id_cell(f: &Finding) -> String {
     let id = cell(&f.id);
-    match first_link(f) {
+    let id = match first_link(f) {
         Some(url) if url.len() <= CELL_MAX * 2 => {
             // `first_link` escaped what RFC 3986 forbids; parentheses are
             // allowed there but would end a Markdown destination early.
@@ -193,6 +194,12 @@ fn id_cell(f: &Finding) -> String {
             format!("[{id}]({url})")
         }
         _ => id,
+    };
+    let others: Vec<&str> = f.other_names().map(String::as_str).collect();
+    if others.is_empty() {
+        id
+    } else {
+        format!("{id}<br>{}", cell(&others.join(", ")))
     }
 }
 

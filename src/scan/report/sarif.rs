@@ -141,8 +141,9 @@ fn rule(f: &Finding) -> Value {
         summary.to_string()
     };
     let mut full = short.clone();
-    if !f.aliases.is_empty() {
-        full.push_str(&format!(" (aliases: {})", f.aliases.join(", ")));
+    let others: Vec<&str> = f.other_names().map(String::as_str).collect();
+    if !others.is_empty() {
+        full.push_str(&format!(" (also: {})", others.join(", ")));
     }
     let mut help = format!("{}: {short}", f.id);
     if !f.references.is_empty() {
@@ -162,6 +163,8 @@ fn rule(f: &Finding) -> Value {
             "security-severity": security_severity(f),
             "tags": ["security", "vulnerability", f.severity.as_str().to_ascii_lowercase()],
             "precision": "very-high",
+            "ids": f.ids,
+            "aliases": f.aliases,
         },
     });
     if let Some(link) = first_link(f) {

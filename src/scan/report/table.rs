@@ -222,14 +222,18 @@ fn severity_style(s: Severity) -> Style {
     }
 }
 
-/// id, package, `installed → fixed`, score, layer.
+/// id (and the CVE it is known as), package, `installed → fixed`, score, layer.
 fn finding_row(f: &Finding) -> [String; 5] {
     let versions = match &f.fixed {
         Some(fixed) => format!("{} → {}", clean(&f.installed), clean(fixed)),
         None => format!("{} (no fix)", clean(&f.installed)),
     };
+    let id = match f.cve() {
+        Some(cve) => format!("{} / {}", clean(&f.id), clean(cve)),
+        None => clean(&f.id),
+    };
     [
-        clean(&f.id),
+        id,
         clean(&f.package),
         versions,
         score_text(f.score).unwrap_or_else(|| "-".to_string()),

@@ -10,6 +10,7 @@ use crate::scan::finding::Suppression;
 pub(super) fn finding(id: &str, package: &str, installed: &str, severity: Severity) -> Finding {
     Finding {
         id: id.into(),
+        ids: vec![id.into()],
         aliases: Vec::new(),
         summary: None,
         package: package.into(),
@@ -584,7 +585,7 @@ fn markdown_has_verdict_counts_and_escaped_linked_findings() {
     // Ids link to their first URL reference; odd URLs stay in one piece.
     assert!(
         text.contains(
-            "| [CVE-2024-0001](https://security-tracker.debian.org/tracker/CVE-2024-0001) | openssl |"
+            "| [CVE-2024-0001](https://security-tracker.debian.org/tracker/CVE-2024-0001)<br>DSA-5600-1 | openssl |"
         ),
         "{text}"
     );

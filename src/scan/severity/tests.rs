@@ -378,6 +378,7 @@ fn record_with(severity: Vec<SeverityEntry>, database_specific: Option<Value>) -
         id: "GHSA-test".into(),
         aliases: vec![],
         related: vec![],
+        upstream: Vec::new(),
         summary: None,
         details: None,
         modified: None,
