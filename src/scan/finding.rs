@@ -133,3 +133,46 @@ pub struct Unparsable {
     pub installed: String,
     pub why: String,
 }
+
+/// Packages (or SBOM components) that were not looked up, and why. Every
+/// report names them: "no findings" for a package nobody checked is not a
+/// pass.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotScanned {
+    pub reason: String,
+    /// `name@version` (or how the SBOM describes the component), sorted.
+    pub packages: Vec<String>,
+}
+
+impl NotScanned {
+    /// Adds `package` under `reason`, keeping reasons in first-seen order.
+    pub fn add(list: &mut Vec<NotScanned>, reason: &str, package: String) {
+        match list.iter_mut().find(|n| n.reason == reason) {
+            Some(n) => n.packages.push(package),
+            None => list.push(NotScanned {
+                reason: reason.to_string(),
+                packages: vec![package],
+            }),
+        }
+    }
+
+    /// How many packages `list` names.
+    pub fn count(list: &[NotScanned]) -> usize {
+        list.iter().map(|n| n.packages.len()).sum()
+    }
+
+    /// The first `max` packages, then "and N more".
+    pub fn some(&self, max: usize) -> String {
+        let mut text = self
+            .packages
+            .iter()
+            .take(max)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        if self.packages.len() > max {
+            text.push_str(&format!(" and {} more", self.packages.len() - max));
+        }
+        text
+    }
+}

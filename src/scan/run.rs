@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use super::db::{Db, Source};
-use super::finding::{Finding, Severity, Suppression};
+use super::finding::{Finding, NotScanned, Severity, Suppression};
 use super::group;
 use super::ignore::IgnoreFile;
 use super::matcher::{self, Verdict};
@@ -124,6 +124,7 @@ pub fn scan(global: &Global, args: &ScanArgs, also: &[(&str, &Path)]) -> Result<
         ));
     }
 
+    let mut not_scanned: Vec<NotScanned> = Vec::new();
     let (inventory, image, digest, image_purl) = match (&args.image, &args.sbom) {
         (Some(image), None) => {
             let image_ref = ImageRef::parse(image)?;
@@ -146,8 +147,9 @@ pub fn scan(global: &Global, args: &ScanArgs, also: &[(&str, &Path)]) -> Result<
             )
         }
         (None, Some(path)) => {
-            let (inventory, name, digest) = super::sbom_input::read(path)?;
-            (inventory, name, digest, None)
+            let input = super::sbom_input::read(path)?;
+            not_scanned = input.not_scanned;
+            (input.inventory, input.name, input.digest, None)
         }
         (Some(_), Some(_)) => {
             return Err(Error::Usage(
@@ -166,8 +168,14 @@ pub fn scan(global: &Global, args: &ScanArgs, also: &[(&str, &Path)]) -> Result<
     }
     let started = jiff::Timestamp::now();
     let (mut findings, informational, unparsable, skipped) = match_all(&db, &inventory)?;
-    for (why, n) in &skipped {
-        crate::report::warn(&format!("{n} package(s) not matched: {why}"));
+    not_scanned.extend(skipped);
+    for n in &not_scanned {
+        crate::report::warn(&format!(
+            "{} not scanned: {} ({})",
+            super::report::plural(n.packages.len(), "package", "packages"),
+            n.reason,
+            n.some(5)
+        ));
     }
 
     // Suppressions: VEX statements, then the ignore file, then --ignore-unfixed.
@@ -224,6 +232,7 @@ pub fn scan(global: &Global, args: &ScanArgs, also: &[(&str, &Path)]) -> Result<
             counting: counted,
         },
         packages: inventory.packages.len(),
+        not_scanned,
         started,
         finished: jiff::Timestamp::now(),
     };
@@ -250,7 +259,7 @@ type Matched = (
     Vec<Finding>,
     Vec<Finding>,
     Vec<super::finding::Unparsable>,
-    BTreeMap<String, usize>,
+    Vec<NotScanned>,
 );
 
 /// Every vulnerability that affects an installed package: the matching
@@ -260,17 +269,31 @@ pub fn match_all(db: &Db, inventory: &Inventory) -> Result<Matched> {
     let mut matched = Vec::new();
     let mut informational = Vec::new();
     let mut unparsable = Vec::new();
-    let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
+    let mut skipped: Vec<NotScanned> = Vec::new();
+    let with_data = db.info().per_ecosystem;
     let mut cache: BTreeMap<(String, String), Vec<super::osv::Record>> = BTreeMap::new();
     let mut seen: BTreeSet<(String, String, String, String)> = BTreeSet::new();
     for pkg in &inventory.packages {
+        let label = || format!("{}@{}", pkg.name, pkg.version);
         let target = match matcher::target(pkg, distro) {
             Ok(t) => t,
             Err(why) => {
-                *skipped.entry(why).or_default() += 1;
+                NotScanned::add(&mut skipped, &why, label());
                 continue;
             }
         };
+        if !with_data.contains_key(&target.ecosystem) {
+            let base = target.ecosystem.split(':').next().unwrap_or_default();
+            NotScanned::add(
+                &mut skipped,
+                &format!(
+                    "no vulnerability data for {} (get it with `wharf db update --ecosystem {base}`)",
+                    target.ecosystem
+                ),
+                label(),
+            );
+            continue;
+        }
         let key = (target.ecosystem.clone(), target.name.clone());
         if !cache.contains_key(&key) {
             let records = db.records(&target.ecosystem, &target.name)?;

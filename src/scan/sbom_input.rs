@@ -9,6 +9,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use super::finding::NotScanned;
 use crate::sbom::model::{Distro, Ecosystem, Inventory, Package};
 use crate::{Error, Result};
 
@@ -83,24 +84,89 @@ impl Purl {
     }
 }
 
-/// Reads the SBOM at `path`: (inventory, the image name and digest it
-/// describes when it says).
-pub fn read(path: &Path) -> Result<(Inventory, Option<String>, Option<String>)> {
+/// What an SBOM gives a scan.
+#[derive(Debug, Clone, Default)]
+pub struct SbomInput {
+    pub inventory: Inventory,
+    /// The image name it describes, when it says.
+    pub name: Option<String>,
+    /// The image digest it describes, when it says.
+    pub digest: Option<String>,
+    /// Components that are packages but cannot be looked up, by reason.
+    pub not_scanned: Vec<NotScanned>,
+}
+
+/// Reads the SBOM at `path`. An SBOM that lists packages none of which can
+/// be looked up is an error: scanning it would pass without checking
+/// anything.
+pub fn read(path: &Path) -> Result<SbomInput> {
     let bytes = crate::fsutil::read_bounded(path, SBOM_MAX, "the SBOM")?;
     let doc: Value = serde_json::from_slice(&bytes)
         .map_err(|e| Error::file(path, format!("not a JSON SBOM: {e}")))?;
     let found_at = path.display().to_string();
-    if doc.get("bomFormat").and_then(Value::as_str) == Some("CycloneDX") {
-        Ok(cyclonedx(&doc, &found_at))
+    let input = if doc.get("bomFormat").and_then(Value::as_str) == Some("CycloneDX") {
+        cyclonedx(&doc, &found_at)
     } else if doc.get("spdxVersion").is_some() {
-        Ok(spdx(&doc, &found_at))
+        spdx(&doc, &found_at)
     } else {
-        Err(Error::file(
+        return Err(Error::file(
             path,
             "neither CycloneDX (bomFormat) nor SPDX (spdxVersion) JSON; wharf scans those two",
-        ))
+        ));
+    };
+    if input.inventory.packages.is_empty() && !input.not_scanned.is_empty() {
+        let why: Vec<String> = input
+            .not_scanned
+            .iter()
+            .map(|n| format!("{} ({})", n.some(5), n.reason))
+            .collect();
+        return Err(Error::file(
+            path,
+            format!(
+                "{} component(s), none of them scannable, so a scan would check nothing: {}",
+                NotScanned::count(&input.not_scanned),
+                why.join("; ")
+            ),
+        ));
+    }
+    Ok(input)
+}
+
+/// Why a component with no purl cannot be looked up, and what to do.
+fn no_purl(name: &str, version: Option<&str>, kind: Option<&str>) -> String {
+    let example = format!("pkg:pypi/{name}@{}", version.unwrap_or("VERSION"));
+    match kind {
+        Some("library") | Some("framework") | None => format!(
+            "no purl: a {} named {name:?} could be PyPI's, npm's or another ecosystem's, so it is not guessed; \
+             give it a purl (e.g. {example} for a Python package)",
+            kind.unwrap_or("component")
+        ),
+        Some(kind) => format!("no purl (type {kind:?}): give it a purl naming its ecosystem"),
     }
 }
+
+/// The ecosystem a tool's own package-type property names, as a purl type
+/// (Syft's `syft:package:type`, Trivy's `aquasecurity:trivy:PkgType`).
+fn purl_type_from_props(props: &BTreeMap<String, String>) -> Option<&'static str> {
+    let kind = props
+        .get("syft:package:type")
+        .or_else(|| props.get("aquasecurity:trivy:PkgType"))?;
+    Some(match kind.as_str() {
+        "deb" | "debian" | "ubuntu" => "deb",
+        "apk" | "alpine" | "wolfi" | "chainguard" => "apk",
+        "rpm" | "redhat" | "centos" | "rocky" | "alma" | "amazon" | "fedora" => "rpm",
+        "python" | "python-pkg" | "pip" | "pipenv" | "poetry" => "pypi",
+        "npm" | "node-pkg" | "yarn" | "pnpm" => "npm",
+        "rust-crate" | "cargo" | "rustbinary" => "cargo",
+        "go-module" | "gomod" | "gobinary" => "golang",
+        _ => return None,
+    })
+}
+
+/// The purl types wharf matches.
+const SCANNED: &[&str] = &[
+    "deb", "apk", "rpm", "pypi", "npm", "cargo", "golang", "maven",
+];
 
 fn distro_from_qualifier(q: &str) -> Option<Distro> {
     // `debian-12`, `alpine-3.20.3`, `ubuntu-22.04`
@@ -112,8 +178,13 @@ fn distro_from_qualifier(q: &str) -> Option<Distro> {
     })
 }
 
-/// A package from a purl and the properties beside it.
-fn package(purl: &Purl, props: &BTreeMap<String, String>, found_at: &str) -> Option<Package> {
+/// A package from a purl and the properties beside it, or why the purl
+/// cannot be looked up.
+fn package(
+    purl: &Purl,
+    props: &BTreeMap<String, String>,
+    found_at: &str,
+) -> std::result::Result<Package, String> {
     let ecosystem = match purl.kind.as_str() {
         "deb" => Ecosystem::Deb,
         "apk" => Ecosystem::Apk,
@@ -123,9 +194,20 @@ fn package(purl: &Purl, props: &BTreeMap<String, String>, found_at: &str) -> Opt
         "cargo" => Ecosystem::Cargo,
         "golang" => Ecosystem::Golang,
         "maven" => Ecosystem::Maven,
-        _ => return None,
+        other => {
+            return Err(format!(
+                "wharf has no vulnerability matching for pkg:{other} (it matches {})",
+                SCANNED
+                    .iter()
+                    .map(|t| format!("pkg:{t}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        }
     };
-    let version = purl.version.clone()?;
+    let Some(version) = purl.version.clone().filter(|v| !v.is_empty()) else {
+        return Err("its purl has no version".to_string());
+    };
     let mut p = Package::new(ecosystem, &purl.name, &version, found_at, 0);
     match ecosystem {
         Ecosystem::Npm | Ecosystem::Maven | Ecosystem::Golang => {
@@ -162,19 +244,50 @@ fn package(purl: &Purl, props: &BTreeMap<String, String>, found_at: &str) -> Opt
     if let Some(at) = prop(&["wharf:package:found_at"]) {
         p.found_at = at;
     }
-    Some(p)
+    Ok(p)
 }
 
-fn cyclonedx(doc: &Value, found_at: &str) -> (Inventory, Option<String>, Option<String>) {
+/// How a component is named in reports: `name@version`, or its bom-ref,
+/// or its position.
+fn label(c: &Value, i: usize) -> String {
+    let text = |k: &str| c.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
+    match (text("name"), text("version")) {
+        (Some(n), Some(v)) => format!("{n}@{v}"),
+        (Some(n), None) => n.to_string(),
+        _ => match text("bom-ref") {
+            Some(r) => format!("component {r}"),
+            None => format!("component #{i}"),
+        },
+    }
+}
+
+/// CycloneDX component types that are not packages (nothing is keyed by them).
+const NOT_PACKAGES: &[&str] = &[
+    "file",
+    "container",
+    "data",
+    "machine-learning-model",
+    "cryptographic-asset",
+];
+
+fn cyclonedx(doc: &Value, found_at: &str) -> SbomInput {
     let mut inv = Inventory::default();
+    let mut not_scanned: Vec<NotScanned> = Vec::new();
     let mut stack: Vec<&Value> = doc
         .get("components")
         .and_then(Value::as_array)
-        .map(|c| c.iter().collect())
+        .map(|c| c.iter().rev().collect())
         .unwrap_or_default();
+    let mut i = 0;
     while let Some(c) = stack.pop() {
+        i += 1;
         if let Some(children) = c.get("components").and_then(Value::as_array) {
-            stack.extend(children.iter());
+            stack.extend(children.iter().rev());
+        }
+        let label = label(c, i);
+        if !c.is_object() {
+            NotScanned::add(&mut not_scanned, "not a JSON object", label);
+            continue;
         }
         let props: BTreeMap<String, String> = c
             .get("properties")
@@ -190,7 +303,8 @@ fn cyclonedx(doc: &Value, found_at: &str) -> (Inventory, Option<String>, Option<
                     .collect()
             })
             .unwrap_or_default();
-        if c.get("type").and_then(Value::as_str) == Some("operating-system") {
+        let kind = c.get("type").and_then(Value::as_str);
+        if kind == Some("operating-system") {
             let name = c.get("name").and_then(Value::as_str).unwrap_or_default();
             let version = c.get("version").and_then(Value::as_str).map(str::to_string);
             inv.distro.get_or_insert(Distro {
@@ -200,17 +314,78 @@ fn cyclonedx(doc: &Value, found_at: &str) -> (Inventory, Option<String>, Option<
             });
             continue;
         }
-        let Some(purl) = c.get("purl").and_then(Value::as_str).and_then(Purl::parse) else {
-            continue;
+        let purl = match c.get("purl") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(text)) => match Purl::parse(text) {
+                Some(p) => Some(p),
+                None => {
+                    NotScanned::add(
+                        &mut not_scanned,
+                        "its purl does not parse (pkg:TYPE/NAMESPACE/NAME@VERSION)",
+                        label,
+                    );
+                    continue;
+                }
+            },
+            Some(_) => {
+                NotScanned::add(&mut not_scanned, "its purl is not a string", label);
+                continue;
+            }
         };
+        let purl = match purl {
+            Some(p) => p,
+            None if kind.is_some_and(|k| NOT_PACKAGES.contains(&k)) => continue,
+            None => {
+                let name = c.get("name");
+                let version = c.get("version");
+                match (name, version) {
+                    (Some(Value::String(n)), v) if !n.is_empty() => {
+                        let v = v.and_then(Value::as_str);
+                        match (purl_type_from_props(&props), v) {
+                            (Some(t), Some(v)) => Purl {
+                                kind: t.to_string(),
+                                namespace: c
+                                    .get("group")
+                                    .and_then(Value::as_str)
+                                    .filter(|g| !g.is_empty())
+                                    .map(str::to_string),
+                                name: n.clone(),
+                                version: Some(v.to_string()),
+                                qualifiers: BTreeMap::new(),
+                            },
+                            _ => {
+                                NotScanned::add(&mut not_scanned, &no_purl(n, v, kind), label);
+                                continue;
+                            }
+                        }
+                    }
+                    (Some(Value::String(_)), _) | (None, _) => {
+                        NotScanned::add(&mut not_scanned, "no purl and no name", label);
+                        continue;
+                    }
+                    (Some(_), _) => {
+                        NotScanned::add(
+                            &mut not_scanned,
+                            "its name is not a string, and it has no purl",
+                            label,
+                        );
+                        continue;
+                    }
+                }
+            }
+        };
+        if matches!(purl.kind.as_str(), "oci" | "docker") {
+            continue;
+        }
         if inv.distro.is_none() {
             inv.distro = purl
                 .qualifiers
                 .get("distro")
                 .and_then(|d| distro_from_qualifier(d));
         }
-        if let Some(p) = package(&purl, &props, found_at) {
-            inv.packages.push(p);
+        match package(&purl, &props, found_at) {
+            Ok(p) => inv.packages.push(p),
+            Err(why) => NotScanned::add(&mut not_scanned, &why, label),
         }
     }
     let subject = doc.pointer("/metadata/component");
@@ -224,26 +399,66 @@ fn cyclonedx(doc: &Value, found_at: &str) -> (Inventory, Option<String>, Option<
         .and_then(Purl::parse)
         .and_then(|p| p.version)
         .filter(|v| v.starts_with("sha256:"));
-    (inv, name, digest)
+    SbomInput {
+        inventory: inv,
+        name,
+        digest,
+        not_scanned,
+    }
 }
 
-fn spdx(doc: &Value, found_at: &str) -> (Inventory, Option<String>, Option<String>) {
+fn spdx(doc: &Value, found_at: &str) -> SbomInput {
     let mut inv = Inventory::default();
+    let mut not_scanned: Vec<NotScanned> = Vec::new();
     let mut digest = None;
-    for p in doc
+    let described: Vec<&str> = doc
+        .get("documentDescribes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    for (i, p) in doc
         .get("packages")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
+        .enumerate()
     {
-        let purls = p
+        let text = |k: &str| p.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
+        let label = match (text("name"), text("versionInfo"), text("SPDXID")) {
+            (Some(n), Some(v), _) => format!("{n}@{v}"),
+            (Some(n), None, _) => n.to_string(),
+            (None, _, Some(id)) => id.to_string(),
+            _ => format!("package #{}", i + 1),
+        };
+        let purls: Vec<Purl> = p
             .get("externalRefs")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
             .filter(|r| r.get("referenceType").and_then(Value::as_str) == Some("purl"))
             .filter_map(|r| r.get("referenceLocator").and_then(Value::as_str))
-            .filter_map(Purl::parse);
+            .filter_map(Purl::parse)
+            .collect();
+        if purls.is_empty() {
+            // The document's subject, and what is not a package, are not looked up.
+            let purpose = text("primaryPackagePurpose").unwrap_or_default();
+            let subject = text("SPDXID").is_some_and(|id| described.contains(&id));
+            if !subject
+                && !matches!(
+                    purpose,
+                    "CONTAINER" | "OPERATING-SYSTEM" | "FILE" | "SOURCE" | "ARCHIVE"
+                )
+            {
+                let reason = match text("name") {
+                    Some(n) => no_purl(n, text("versionInfo"), None),
+                    None => "no purl and no name".to_string(),
+                };
+                NotScanned::add(&mut not_scanned, &reason, label);
+            }
+            continue;
+        }
         for purl in purls {
             if purl.kind == "oci" {
                 digest = digest.or_else(|| purl.version.clone());
@@ -255,13 +470,19 @@ fn spdx(doc: &Value, found_at: &str) -> (Inventory, Option<String>, Option<Strin
                     .get("distro")
                     .and_then(|d| distro_from_qualifier(d));
             }
-            if let Some(pkg) = package(&purl, &BTreeMap::new(), found_at) {
-                inv.packages.push(pkg);
+            match package(&purl, &BTreeMap::new(), found_at) {
+                Ok(pkg) => inv.packages.push(pkg),
+                Err(why) => NotScanned::add(&mut not_scanned, &why, label.clone()),
             }
         }
     }
     let name = doc.get("name").and_then(Value::as_str).map(str::to_string);
-    (inv, name, digest)
+    SbomInput {
+        inventory: inv,
+        name,
+        digest,
+        not_scanned,
+    }
 }
 
 #[cfg(test)]
@@ -304,12 +525,114 @@ mod tests {
                 {"type": "operating-system", "name": "debian", "version": "12"}
             ]
         });
-        let (inv, name, _) = cyclonedx(&doc, "sbom.json");
+        let SbomInput {
+            inventory: inv,
+            name,
+            not_scanned,
+            ..
+        } = cyclonedx(&doc, "sbom.json");
+        assert!(not_scanned.is_empty(), "{not_scanned:?}");
         assert_eq!(name.as_deref(), Some("app"));
         assert_eq!(inv.distro.as_ref().map(|d| d.id.as_str()), Some("debian"));
         let ssl = inv.packages.iter().find(|p| p.name == "libssl3").unwrap();
         assert_eq!(ssl.source_name.as_deref(), Some("openssl"));
         assert_eq!(ssl.version, "3.0.11-1~deb12u2");
         assert_eq!(inv.packages.len(), 2);
+    }
+
+    fn cdx(components: serde_json::Value) -> SbomInput {
+        cyclonedx(
+            &serde_json::json!({"bomFormat": "CycloneDX", "specVersion": "1.5", "components": components}),
+            "sbom.json",
+        )
+    }
+
+    #[test]
+    fn components_that_cannot_be_scanned_are_named_with_the_reason() {
+        let input = cdx(serde_json::json!([
+            {"type": "library", "name": "django", "version": "3.2.0"},
+            {"type": "library", "name": 7, "version": "1.0"},
+            {"type": "library", "name": "rails", "version": "7.0.0", "purl": "pkg:gem/rails@7.0.0"},
+            {"type": "library", "name": "x", "purl": "pkg:pypi/x"},
+            {"type": "library", "name": "y", "purl": "not a purl"},
+            {"type": "file", "name": "/etc/passwd"},
+            {"type": "library", "name": "requests", "version": "2.25.0", "purl": "pkg:pypi/requests@2.25.0"},
+            {"type": "library", "name": "left-pad", "version": "1.3.0",
+             "properties": [{"name": "syft:package:type", "value": "npm"}]}
+        ]));
+        let names: Vec<&str> = input
+            .inventory
+            .packages
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            ["requests", "left-pad"],
+            "a tool's own type property names the ecosystem"
+        );
+        let reason = |label: &str| {
+            input
+                .not_scanned
+                .iter()
+                .find(|n| n.packages.iter().any(|p| p == label))
+                .map(|n| n.reason.clone())
+                .unwrap_or_else(|| panic!("{label} not named: {:?}", input.not_scanned))
+        };
+        assert!(
+            reason("django@3.2.0").contains("could be PyPI's, npm's"),
+            "{}",
+            reason("django@3.2.0")
+        );
+        assert!(reason("django@3.2.0").contains("pkg:pypi/django@3.2.0"));
+        assert!(reason("component #2").contains("name is not a string"));
+        assert!(reason("rails@7.0.0").contains("pkg:gem"));
+        assert!(reason("x").contains("no version"));
+        assert!(reason("y").contains("does not parse"));
+        assert_eq!(
+            NotScanned::count(&input.not_scanned),
+            5,
+            "the file is not a package"
+        );
+    }
+
+    #[test]
+    fn an_sbom_with_nothing_scannable_is_an_error_not_a_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("one.cdx.json");
+        std::fs::write(
+            &path,
+            r#"{"bomFormat": "CycloneDX", "specVersion": "1.5", "components": [{"type": "library", "name": "django", "version": "3.2.0"}]}"#,
+        )
+        .unwrap();
+        let err = read(&path).unwrap_err().to_string();
+        assert!(err.contains("none of them scannable"), "{err}");
+        assert!(err.contains("django@3.2.0"), "{err}");
+        // An SBOM of nothing (a scratch image) stays a pass.
+        std::fs::write(
+            &path,
+            r#"{"bomFormat": "CycloneDX", "specVersion": "1.5", "components": []}"#,
+        )
+        .unwrap();
+        assert!(read(&path).is_ok());
+    }
+
+    #[test]
+    fn spdx_packages_without_purls_are_named_but_not_the_subject() {
+        let doc = serde_json::json!({
+            "spdxVersion": "SPDX-2.3", "name": "img",
+            "documentDescribes": ["SPDXRef-image"],
+            "packages": [
+                {"SPDXID": "SPDXRef-image", "name": "img", "primaryPackagePurpose": "CONTAINER"},
+                {"SPDXID": "SPDXRef-a", "name": "django", "versionInfo": "3.2.0"},
+                {"SPDXID": "SPDXRef-b", "name": "requests", "versionInfo": "2.25.0",
+                 "externalRefs": [{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl",
+                                   "referenceLocator": "pkg:pypi/requests@2.25.0"}]}
+            ]
+        });
+        let input = spdx(&doc, "sbom.spdx.json");
+        assert_eq!(input.inventory.packages.len(), 1);
+        assert_eq!(NotScanned::count(&input.not_scanned), 1);
+        assert_eq!(input.not_scanned[0].packages, ["django@3.2.0"]);
     }
 }

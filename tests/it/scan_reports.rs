@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
-use wharf::scan::finding::{Finding, Severity, Suppression, Unparsable};
+use wharf::scan::finding::{Finding, NotScanned, Severity, Suppression, Unparsable};
 use wharf::scan::report::{render, DbSummary, Format, Gate, ScanReport};
 
 use crate::sbom_writers::python_with;
@@ -86,6 +86,10 @@ fn report() -> ScanReport {
             counting: 1,
         },
         packages: 3,
+        not_scanned: vec![NotScanned {
+            reason: "no purl".into(),
+            packages: vec!["django@3.2.0".into()],
+        }],
         started: "2024-05-30T12:00:00Z".parse().expect("time"),
         finished: "2024-05-30T12:00:02Z".parse().expect("time"),
     }
@@ -103,6 +107,7 @@ fn empty() -> ScanReport {
         expired_ignores: Vec::new(),
         gate: Gate::default(),
         packages: 0,
+        not_scanned: Vec::new(),
         started: jiff::Timestamp::UNIX_EPOCH,
         finished: jiff::Timestamp::UNIX_EPOCH,
     }

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::{ScanReport, View, SEVERITIES};
-use crate::scan::finding::{Finding, Severity, Suppression, Unparsable};
+use crate::scan::finding::{Finding, NotScanned, Severity, Suppression, Unparsable};
 
 /// Bumped only for a change that is not an addition.
 pub(super) const SCHEMA_VERSION: u32 = 1;
@@ -37,6 +37,8 @@ pub(super) struct JsonReport<'a> {
     findings: Vec<JsonFinding<'a>>,
     informational: Vec<JsonFinding<'a>>,
     unparsable: Vec<JsonUnparsable<'a>>,
+    /// Packages not looked up, by reason.
+    not_scanned: &'a [NotScanned],
     expired_ignores: Vec<&'a str>,
 }
 
@@ -75,6 +77,8 @@ struct Summary {
     suppressed: usize,
     informational: usize,
     unparsable: usize,
+    /// Packages not looked up (see `not_scanned`).
+    not_scanned: usize,
 }
 
 #[derive(Serialize)]
@@ -153,6 +157,7 @@ impl<'a> JsonReport<'a> {
                 suppressed: view.suppressed.len(),
                 informational: view.informational.len(),
                 unparsable: view.unparsable.len(),
+                not_scanned: view.not_scanned_count,
             },
             findings,
             informational: view
@@ -165,6 +170,7 @@ impl<'a> JsonReport<'a> {
                 .iter()
                 .map(|u| JsonUnparsable::new(u))
                 .collect(),
+            not_scanned: view.not_scanned,
             expired_ignores: view.expired_ignores,
         }
     }

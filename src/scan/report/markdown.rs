@@ -62,9 +62,10 @@ pub(super) fn render(report: &ScanReport) -> String {
         view.informational.len()
     ));
     out.push_str(&format!("| unparsable | {} |\n", view.unparsable.len()));
+    out.push_str(&format!("| not scanned | {} |\n", view.not_scanned_count));
 
     // Sections still to come after each one, for the reserve.
-    let mut left = 4;
+    let mut left = 5;
     if !view.active.is_empty() {
         out.push_str("\n### Findings\n\n");
         out.push_str("| id | package | installed | fixed | severity | score |\n");
@@ -148,6 +149,20 @@ pub(super) fn render(report: &ScanReport) -> String {
             )
         });
         push_rows(&mut out, rows, view.unparsable.len(), left);
+    }
+    left -= 1;
+
+    if !view.not_scanned.is_empty() {
+        out.push_str(&format!(
+            "\n### Not scanned ({}) — no findings here does not mean safe\n\n",
+            view.not_scanned_count
+        ));
+        out.push_str("| why | packages |\n|---|---|\n");
+        let rows = view
+            .not_scanned
+            .iter()
+            .map(|n| format!("| {} | {} |\n", cell(&n.reason), cell(&n.some(10))));
+        push_rows(&mut out, rows, view.not_scanned.len(), left);
     }
     left -= 1;
 

@@ -21,7 +21,7 @@ mod tests;
 use std::fmt;
 use std::str::FromStr;
 
-use super::finding::{Finding, Severity, Unparsable};
+use super::finding::{Finding, NotScanned, Severity, Unparsable};
 
 /// The wharf version the reports name as their tool.
 pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -74,6 +74,10 @@ pub struct ScanReport {
     pub gate: Gate,
     /// How many packages were scanned.
     pub packages: usize,
+    /// Packages and SBOM components that were not looked up, by reason
+    /// (no data for their ecosystem, no purl, an ecosystem wharf does not
+    /// match): named in every report, never a silent "0 findings".
+    pub not_scanned: Vec<NotScanned>,
     /// When the scan started and finished (the vuln predicate's metadata).
     pub started: jiff::Timestamp,
     pub finished: jiff::Timestamp,
@@ -152,6 +156,9 @@ struct View<'a> {
     suppressed: Vec<&'a Finding>,
     informational: Vec<&'a Finding>,
     unparsable: Vec<&'a Unparsable>,
+    not_scanned: &'a [NotScanned],
+    /// How many packages `not_scanned` names.
+    not_scanned_count: usize,
     expired_ignores: Vec<&'a str>,
     /// Active findings per severity, in [`SEVERITIES`] order.
     counts: [usize; 5],
@@ -192,6 +199,8 @@ impl<'a> View<'a> {
             suppressed,
             informational: sorted(&report.informational),
             unparsable,
+            not_scanned: &report.not_scanned,
+            not_scanned_count: NotScanned::count(&report.not_scanned),
             expired_ignores,
             counts,
         }
@@ -234,7 +243,7 @@ fn gate_rule(gate: &Gate) -> String {
     }
 }
 
-fn plural(n: usize, one: &str, many: &str) -> String {
+pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
     if n == 1 {
         format!("{n} {one}")
     } else {

@@ -74,6 +74,18 @@ pub(super) fn render(report: &ScanReport) -> String {
             "descriptor": {"id": "unparsable-version"},
         }));
     }
+    for n in view.not_scanned {
+        notifications.push(json!({
+            "level": "warning",
+            "message": {"text": format!(
+                "{} not scanned, so not known to be safe: {} ({})",
+                super::plural(n.packages.len(), "package", "packages"),
+                n.reason,
+                n.some(20)
+            )},
+            "descriptor": {"id": "not-scanned"},
+        }));
+    }
     for entry in &view.expired_ignores {
         notifications.push(json!({
             "level": "warning",

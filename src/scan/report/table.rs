@@ -155,6 +155,22 @@ pub(super) fn render(report: &ScanReport, colour: bool) -> String {
         }
     }
 
+    if !view.not_scanned.is_empty() {
+        section(
+            &mut out,
+            &paint(
+                &format!(
+                    "Not scanned ({}) — no findings here does not mean safe",
+                    view.not_scanned_count
+                ),
+                severity_style(Severity::Medium).bold(),
+            ),
+        );
+        for n in view.not_scanned {
+            out.push_str(&format!("  {}: {}\n", clean(&n.reason), clean(&n.some(10))));
+        }
+    }
+
     if !view.expired_ignores.is_empty() {
         section(
             &mut out,
@@ -189,6 +205,9 @@ pub(super) fn render(report: &ScanReport, colour: bool) -> String {
     }
     if !view.unparsable.is_empty() {
         counts.push(format!("unparsable {}", view.unparsable.len()));
+    }
+    if view.not_scanned_count > 0 {
+        counts.push(format!("not scanned {}", view.not_scanned_count));
     }
     out.push('\n');
     out.push_str(&counts.join(" · "));

@@ -133,6 +133,11 @@ pub(super) fn rich() -> ScanReport {
             counting: 3,
         },
         packages: 412,
+        not_scanned: vec![NotScanned {
+            reason: "no vulnerability data for npm (get it with `wharf db update --ecosystem npm`)"
+                .into(),
+            packages: vec!["left-pad@1.3.0".into(), "@scope/pkg@2.0.0".into()],
+        }],
         started: "2024-06-04T10:00:00Z".parse().expect("timestamp"),
         finished: "2024-06-04T10:00:01.5Z".parse().expect("timestamp"),
     }
@@ -218,8 +223,12 @@ fn table_groups_by_severity_and_closes_with_the_verdict() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[lines.len() - 2],
-        "CRITICAL 2 · HIGH 1 · MEDIUM 1 · LOW 1 · UNKNOWN 1 · suppressed 2 · informational 1 · unparsable 1"
+        "CRITICAL 2 · HIGH 1 · MEDIUM 1 · LOW 1 · UNKNOWN 1 · suppressed 2 · informational 1 · unparsable 1 · not scanned 2"
     );
+    // What was not looked up is named, with why.
+    assert!(at("Not scanned (2)") > at("Unparsable versions (1)"));
+    assert!(at("no vulnerability data for npm") > at("Not scanned (2)"));
+    assert!(at("left-pad@1.3.0, @scope/pkg@2.0.0") > at("Not scanned (2)"));
     assert_eq!(
         lines[lines.len() - 1],
         "gate: fail on HIGH or worse — 3 findings → FAIL"
@@ -304,6 +313,7 @@ fn json_carries_every_documented_field() {
         serde_json::json!({
             "critical": 2, "high": 1, "medium": 1, "low": 1, "unknown": 1,
             "total": 6, "suppressed": 2, "informational": 1, "unparsable": 1,
+            "not_scanned": 2,
         })
     );
     let findings = v["findings"].as_array().expect("findings");
@@ -356,6 +366,13 @@ fn json_carries_every_documented_field() {
     assert_eq!(v["unparsable"][0]["installed"], "1.0-weird!!");
     assert_eq!(v["unparsable"][0]["why"], "not a Maven version");
     assert_eq!(v["expired_ignores"][0], report.expired_ignores[0]);
+    assert_eq!(
+        v["not_scanned"],
+        serde_json::json!([{
+            "reason": report.not_scanned[0].reason,
+            "packages": ["left-pad@1.3.0", "@scope/pkg@2.0.0"],
+        }])
+    );
 }
 
 fn sarif_run(report: &ScanReport) -> Value {
@@ -531,6 +548,7 @@ fn sarif_notifies_what_is_not_a_result() {
         ids,
         [
             "unparsable-version",
+            "not-scanned",
             "expired-ignore",
             "informational-advisory"
         ]
