@@ -282,6 +282,28 @@ mod tests {
     }
 
     #[test]
+    fn an_entry_naming_any_record_of_a_group_ignores_the_group() {
+        let text = "ignore:\n  - id: ghsa-aaaa-bbbb-cccc\n    reason: r\n";
+        let file = IgnoreFile {
+            path: "x".into(),
+            entries: parse(text).unwrap(),
+        };
+        let mut f = finding(
+            "PYSEC-2021-9",
+            &["CVE-2021-1"],
+            "django",
+            "pkg:pypi/django@3.2",
+        );
+        let today = jiff::civil::date(2026, 1, 1);
+        assert!(file.ignoring(&f, today).is_none());
+        f.ids.push("GHSA-aaaa-bbbb-cccc".into());
+        assert!(
+            file.ignoring(&f, today).is_some(),
+            "a record id of the group, any case"
+        );
+    }
+
+    #[test]
     fn purl_patterns() {
         assert!(purl_matches("pkg:pypi/requests", "pkg:pypi/requests@2.0"));
         assert!(purl_matches(
