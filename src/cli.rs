@@ -45,10 +45,14 @@ pub struct GlobalArgs {
 
 /// A Sigstore TUF repository to take the trusted root and signing config
 /// from (a private instance's mirror), as `cosign initialize --mirror
-/// --root` sets it. `--trust-config`/`--trusted-root` win over it.
+/// --root` sets it. `--trust-config`/`--trusted-root` win over it; without
+/// any of them, Sigstore public-good's repository is read, from the root
+/// built into wharf.
 #[derive(Debug, Clone, Default, Args)]
 pub struct TufArgs {
-    /// The TUF repository's URL (with --tuf-root); also WHARF_TUF_MIRROR
+    /// The TUF repository's URL; also WHARF_TUF_MIRROR. Without
+    /// --tuf-root, a mirror of Sigstore public-good's repository (default
+    /// https://tuf-repo-cdn.sigstore.dev), trusted from the root built in
     #[arg(long = "tuf-mirror", value_name = "URL")]
     pub tuf_mirror: Option<String>,
     /// The repository's root.json, obtained out of band: where trust in it

@@ -70,13 +70,15 @@ impl TufRepository {
         let Some(spec) = crate::trust::tuf::TufSpec::from_args(args, true)? else {
             return Ok(None);
         };
-        let root = std::fs::read(&spec.root)
-            .map_err(|e| Error::file(&spec.root, format!("cannot read the TUF root: {e}")))?;
+        let root = spec.root.read()?;
         serde_json::from_slice::<serde_json::Value>(&root)
             .ok()
             .filter(|d| d.pointer("/signed/_type").and_then(|t| t.as_str()) == Some("root"))
             .ok_or_else(|| {
-                Error::file(&spec.root, "not a TUF root (root.json: signed._type root)")
+                Error::file(
+                    spec.root.describe(),
+                    "not a TUF root (root.json: signed._type root)",
+                )
             })?;
         Ok(Some(TufRepository {
             mirror: spec.mirror,
@@ -470,6 +472,7 @@ fn load_trust(
         trusted_root.map(PathBuf::as_path),
         trust_config.map(PathBuf::as_path),
         None,
+        true,
     )?;
     let path = trusted_root.or(trust_config).cloned().unwrap_or_default();
     let root = serde_json::to_value(&loaded.root)

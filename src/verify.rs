@@ -191,6 +191,7 @@ pub fn verify_blob(global: &crate::config::Global, args: &VerifyBlobArgs) -> Res
         args.trusted_root.as_deref(),
         args.trust_config.as_deref(),
         tuf.as_ref(),
+        offline,
     )?;
     let bundle_text = read_bundle(bundle_path)?;
 
@@ -826,6 +827,7 @@ pub fn verify_image(
         args.trusted_root.as_deref(),
         args.trust_config.as_deref(),
         tuf.as_ref(),
+        global.offline,
     )?;
     let want = args
         .attestation_type

@@ -210,21 +210,18 @@ fn policy_trust(flags: &TrustFlags, policy: &Policy, offline: bool) -> Result<cr
             flags.trusted_root.as_deref(),
             flags.trust_config.as_deref(),
             flags.tuf.as_ref(),
+            offline,
         );
     }
     if let Some((mirror, root)) = &policy.tuf {
-        let dir = tempfile::tempdir()
-            .map_err(|e| Error::Usage(format!("cannot make a temporary directory: {e}")))?;
-        let path: PathBuf = dir.path().join("root.json");
-        std::fs::write(&path, root).map_err(|e| Error::file(&path, e.to_string()))?;
         let spec = crate::trust::tuf::TufSpec {
             mirror: mirror.clone(),
-            root: path,
+            root: crate::trust::tuf::TufRoot::Bytes(root.clone()),
             offline,
         };
-        return crate::trust::load(None, None, Some(&spec));
+        return crate::trust::load(None, None, Some(&spec), offline);
     }
-    crate::trust::load(None, None, None)
+    crate::trust::load(None, None, None, offline)
 }
 
 fn judge(

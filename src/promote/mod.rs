@@ -135,6 +135,7 @@ pub fn promote(
             args.trusted_root.as_deref(),
             args.trust_config.as_deref(),
             crate::trust::tuf::TufSpec::from_args(&args.tuf, global.offline)?.as_ref(),
+            global.offline,
         )?),
         None => None,
     };

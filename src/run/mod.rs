@@ -537,7 +537,12 @@ impl Pipeline<'_> {
     fn verify(&mut self, image_ref: &str, signed: Expected) -> Result<(Outcome, String)> {
         let expected = self.expected(signed)?;
         let tuf = crate::trust::tuf::TufSpec::resolve(None, None, self.global.offline)?;
-        let trust = crate::trust::load(None, self.config.trust_config.as_deref(), tuf.as_ref())?;
+        let trust = crate::trust::load(
+            None,
+            self.config.trust_config.as_deref(),
+            tuf.as_ref(),
+            self.global.offline,
+        )?;
         let image = ImageRef::parse(image_ref)?;
         let found = crate::verify::collect(
             self.global,

@@ -202,7 +202,7 @@ impl Session {
     /// the one network use, where a repository is named).
     pub fn prepare(args: &SigningArgs, offline: bool) -> Result<(Signer, trust::Trust)> {
         let tuf = trust::tuf::TufSpec::from_args(&args.tuf, offline)?;
-        let trust = trust::load(None, args.trust_config.as_deref(), tuf.as_ref())?;
+        let trust = trust::load(None, args.trust_config.as_deref(), tuf.as_ref(), offline)?;
         let signer = Signer::from_args(args, &trust)?;
         Ok((signer, trust))
     }

@@ -6,7 +6,11 @@
 //! trusted root plus a signing config, as sigstore-python and cosign take
 //! it), `--tuf-mirror URL --tuf-root FILE` (`WHARF_TUF_MIRROR`,
 //! `WHARF_TUF_ROOT`: a Sigstore TUF repository, [`tuf`]), else Sigstore's
-//! public-good instance as embedded in this build.
+//! public-good instance through its TUF repository, from the TUF root
+//! built into wharf, as cosign v3 does. Where that repository cannot be
+//! reached (or `--offline`) and nothing from it is cached, the trusted root
+//! and signing config built into this wharf are used, with a warning that
+//! says how old they are.
 
 pub mod tuf;
 
@@ -26,6 +30,8 @@ pub enum TrustSource {
     TrustConfig(PathBuf),
     /// A TUF repository, by its mirror's URL.
     Tuf(String),
+    /// Public-good's trusted root built into this wharf (its TUF
+    /// repository could not be reached and nothing was cached).
     PublicGood,
 }
 
@@ -34,6 +40,9 @@ impl std::fmt::Display for TrustSource {
         match self {
             TrustSource::TrustedRoot(p) => write!(f, "trusted root {}", p.display()),
             TrustSource::TrustConfig(p) => write!(f, "trust config {}", p.display()),
+            TrustSource::Tuf(mirror) if mirror == tuf::PUBLIC_GOOD_MIRROR => {
+                write!(f, "Sigstore public-good (TUF repository {mirror})")
+            }
             TrustSource::Tuf(mirror) => write!(f, "TUF repository {mirror}"),
             TrustSource::PublicGood => f.write_str("Sigstore public-good (embedded trusted root)"),
         }
@@ -47,11 +56,13 @@ pub struct Trust {
     pub signing: Option<SigningConfig>,
 }
 
-/// Loads the trust material from the first source given.
+/// Loads the trust material from the first source given, else public-good
+/// (through its TUF repository unless `offline`).
 pub fn load(
     trusted_root: Option<&Path>,
     trust_config: Option<&Path>,
     tuf: Option<&tuf::TufSpec>,
+    offline: bool,
 ) -> Result<Trust> {
     if let Some(path) = trusted_root {
         let text = read(path)?;
@@ -72,8 +83,12 @@ pub fn load(
             signing: Some(signing),
         });
     }
-    if let Some(spec) = tuf {
-        let published = tuf::fetch(spec)?;
+    let public_good = tuf::TufSpec::public_good(offline);
+    // Public-good (or a mirror of it) falls back to the trust built in;
+    // another instance has nothing to fall back to.
+    let spec = tuf.unwrap_or(&public_good);
+    let missing_ok = spec.is_public_good();
+    if let Some(published) = tuf::fetch_or_missing(spec, missing_ok)? {
         let source = TrustSource::Tuf(spec.mirror.clone());
         let root = TrustedRoot::from_json(&published.trusted_root).map_err(|e| {
             Error::Usage(format!(
@@ -101,6 +116,23 @@ pub fn load(
             "the embedded public-good trusted root does not parse: {e}"
         ))
     })?;
+    crate::report::warn(&format!(
+        "{}: using Sigstore public-good's trusted root built into wharf {} (its newest key dates \
+         from {}); signatures on logs, certificates or timestamps from keys Sigstore added since \
+         then will not verify. Run once with the network to cache its TUF repository ({}), or \
+         pass --trusted-root/--trust-config",
+        if offline {
+            "--offline".to_string()
+        } else {
+            format!(
+                "public-good's TUF repository {} cannot be reached and nothing from it is cached",
+                spec.mirror
+            )
+        },
+        env!("CARGO_PKG_VERSION"),
+        newest_key(SIGSTORE_PRODUCTION_TRUSTED_ROOT).unwrap_or_else(|| "an unknown date".into()),
+        spec.mirror,
+    ));
     let signing =
         SigningConfig::from_json(sigstore_verify::trust_root::SIGSTORE_PRODUCTION_SIGNING_CONFIG)
             .ok();
@@ -109,6 +141,28 @@ pub fn load(
         root,
         signing,
     })
+}
+
+/// The day the newest key of a trusted root became valid (its
+/// `validFor.start`s): how current the trust built into a binary is.
+fn newest_key(trusted_root: &str) -> Option<String> {
+    let doc: serde_json::Value = serde_json::from_str(trusted_root).ok()?;
+    let starts = [
+        "tlogs",
+        "ctlogs",
+        "certificateAuthorities",
+        "timestampAuthorities",
+    ]
+    .iter()
+    .flat_map(|k| doc.get(*k).and_then(|v| v.as_array()).into_iter().flatten())
+    .filter_map(|entry| {
+        entry
+            .pointer("/publicKey/validFor/start")
+            .or_else(|| entry.pointer("/validFor/start"))
+            .and_then(|v| v.as_str())
+    })
+    .filter_map(|t| t.parse::<jiff::Timestamp>().ok());
+    starts.max().map(|t| t.strftime("%Y-%m-%d").to_string())
 }
 
 fn read(path: &Path) -> Result<String> {

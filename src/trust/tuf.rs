@@ -31,18 +31,67 @@ use crate::report;
 pub const TRUSTED_ROOT_TARGET: &str = "trusted_root.json";
 pub const SIGNING_CONFIG_TARGET: &str = "signing_config.v0.2.json";
 
+/// Sigstore public-good's TUF repository.
+pub const PUBLIC_GOOD_MIRROR: &str = "https://tuf-repo-cdn.sigstore.dev";
+
+/// Public-good's TUF root (version 16, expiring 2027-04-22; SHA-256
+/// 27aea7e372aa7864065174f0661784fcf8b0e28b1dbfebeada31a0f1fb19167f), as
+/// sigstore/root-signing publishes it and sigstore-trust-root 0.15 ships
+/// it: where trust in the public-good repository begins. It may expire:
+/// the client walks the repository's newer roots from it, each signed by
+/// enough keys of the one before, as TUF clients do.
+pub const PUBLIC_GOOD_ROOT: &[u8] = include_bytes!("public-good-root.json");
+
+/// A TUF repository's root metadata, obtained out of band.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TufRoot {
+    /// A file the user named (`--tuf-root`).
+    File(PathBuf),
+    /// Bytes wharf already holds: public-good's root built in, or a root
+    /// a policy carries.
+    Bytes(Vec<u8>),
+}
+
+impl TufRoot {
+    /// The root's bytes.
+    pub fn read(&self) -> Result<Vec<u8>> {
+        match self {
+            TufRoot::File(path) => std::fs::read(path)
+                .map_err(|e| Error::file(path, format!("cannot read the TUF root: {e}"))),
+            TufRoot::Bytes(bytes) => Ok(bytes.clone()),
+        }
+    }
+
+    /// How to name it in a message.
+    pub fn describe(&self) -> String {
+        match self {
+            TufRoot::File(path) => path.display().to_string(),
+            TufRoot::Bytes(_) => "the root.json wharf holds".to_string(),
+        }
+    }
+}
+
 /// A TUF repository to take trust from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TufSpec {
     /// The mirror's base URL (where `N.root.json` and `timestamp.json` are).
     pub mirror: String,
     /// Its root metadata, obtained out of band: where trust begins.
-    pub root: PathBuf,
+    pub root: TufRoot,
     /// Use the verified cache only; no network.
     pub offline: bool,
 }
 
 impl TufSpec {
+    /// Sigstore public-good's repository, from the root built into wharf.
+    pub fn public_good(offline: bool) -> TufSpec {
+        TufSpec {
+            mirror: PUBLIC_GOOD_MIRROR.to_string(),
+            root: TufRoot::Bytes(PUBLIC_GOOD_ROOT.to_vec()),
+            offline,
+        }
+    }
+
     /// [`TufSpec::resolve`] for a command's `--tuf-mirror`/`--tuf-root`.
     pub fn from_args(args: &crate::cli::TufArgs, offline: bool) -> Result<Option<TufSpec>> {
         TufSpec::resolve(
@@ -54,6 +103,9 @@ impl TufSpec {
 
     /// The repository from `--tuf-mirror`/`--tuf-root`, else
     /// `WHARF_TUF_MIRROR`/`WHARF_TUF_ROOT`; `None` when neither names one.
+    /// A mirror without a root is a mirror of public-good's repository (as
+    /// `cosign initialize --mirror URL` without `--root`): trust in it
+    /// begins at the root built into wharf.
     pub fn resolve(
         mirror: Option<&str>,
         root: Option<&Path>,
@@ -66,37 +118,41 @@ impl TufSpec {
         let root = root
             .map(Path::to_path_buf)
             .or_else(|| env("WHARF_TUF_ROOT").map(PathBuf::from));
-        match (mirror, root) {
-            (None, None) => Ok(None),
-            (Some(mirror), Some(root)) => {
-                let parsed = url::Url::parse(&mirror).map_err(|e| {
-                    Error::Usage(format!(
-                        "--tuf-mirror {mirror:?} is not a URL ({e}); give the repository's base URL, \
-                         for example https://tuf-repo-cdn.sigstore.dev"
-                    ))
-                })?;
-                if !matches!(parsed.scheme(), "http" | "https") {
-                    return Err(Error::Usage(format!(
-                        "--tuf-mirror {mirror:?}: only http and https mirrors are read"
-                    )));
-                }
-                Ok(Some(TufSpec {
-                    mirror,
-                    root,
-                    offline,
-                }))
-            }
-            (Some(_), None) => Err(Error::Usage(
-                "--tuf-mirror (or WHARF_TUF_MIRROR) needs --tuf-root (or WHARF_TUF_ROOT): the \
-                 repository's root.json, obtained out of band, is where trust in it begins"
-                    .into(),
-            )),
-            (None, Some(_)) => Err(Error::Usage(
-                "--tuf-root (or WHARF_TUF_ROOT) needs --tuf-mirror (or WHARF_TUF_MIRROR): the \
-                 repository's URL"
-                    .into(),
-            )),
+        let Some(mirror) = mirror else {
+            return match root {
+                None => Ok(None),
+                Some(_) => Err(Error::Usage(
+                    "--tuf-root (or WHARF_TUF_ROOT) needs --tuf-mirror (or WHARF_TUF_MIRROR): the \
+                     repository's URL"
+                        .into(),
+                )),
+            };
+        };
+        let parsed = url::Url::parse(&mirror).map_err(|e| {
+            Error::Usage(format!(
+                "--tuf-mirror {mirror:?} is not a URL ({e}); give the repository's base URL, \
+                 for example {PUBLIC_GOOD_MIRROR}"
+            ))
+        })?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(Error::Usage(format!(
+                "--tuf-mirror {mirror:?}: only http and https mirrors are read"
+            )));
         }
+        Ok(Some(TufSpec {
+            mirror,
+            root: match root {
+                Some(path) => TufRoot::File(path),
+                None => TufRoot::Bytes(PUBLIC_GOOD_ROOT.to_vec()),
+            },
+            offline,
+        }))
+    }
+
+    /// Whether trust in it begins at public-good's root built into wharf
+    /// (public-good's repository, or a mirror of it).
+    pub fn is_public_good(&self) -> bool {
+        matches!(&self.root, TufRoot::Bytes(b) if b.as_slice() == PUBLIC_GOOD_ROOT)
     }
 }
 
@@ -113,6 +169,18 @@ pub struct Published {
 /// cache) the repository's trusted root and signing config. Blocks; callable
 /// from inside or outside an async runtime.
 pub fn fetch(spec: &TufSpec) -> Result<Published> {
+    fetch_or_missing(spec, false)?.ok_or_else(|| {
+        Error::Usage(format!(
+            "no usable trust for the TUF repository {}: nothing from it is cached yet",
+            spec.mirror
+        ))
+    })
+}
+
+/// [`fetch`], but `Ok(None)` where the mirror cannot be reached (or
+/// `--offline`) and nothing from it is cached yet, when `missing_ok`: the
+/// caller has a fallback. A refusal is an error either way.
+pub fn fetch_or_missing(spec: &TufSpec, missing_ok: bool) -> Result<Option<Published>> {
     std::thread::scope(|scope| {
         scope
             .spawn(|| {
@@ -120,7 +188,7 @@ pub fn fetch(spec: &TufSpec) -> Result<Published> {
                     .enable_all()
                     .build()
                     .map_err(|e| Error::Usage(format!("cannot start the TUF client: {e}")))?;
-                runtime.block_on(fetch_async(spec))
+                runtime.block_on(fetch_async(spec, missing_ok))
             })
             .join()
             .unwrap_or_else(|_| {
@@ -145,9 +213,8 @@ pub fn cache_dir(mirror: &str) -> Result<PathBuf> {
     Ok(crate::fsutil::cache_root()?.join("tuf").join(name))
 }
 
-async fn fetch_async(spec: &TufSpec) -> Result<Published> {
-    let root = std::fs::read(&spec.root)
-        .map_err(|e| Error::file(&spec.root, format!("cannot read the TUF root: {e}")))?;
+async fn fetch_async(spec: &TufSpec, missing_ok: bool) -> Result<Option<Published>> {
+    let root = spec.root.read()?;
     let dir = cache_dir(&spec.mirror)?;
     std::fs::create_dir_all(&dir).map_err(|e| {
         Error::file(
@@ -164,20 +231,24 @@ async fn fetch_async(spec: &TufSpec) -> Result<Published> {
     )
     .map_err(|e| Error::file(dir.join("LOCK"), e))?;
 
+    let mut why_offline = None;
     if !spec.offline {
         match online(spec, &root, &dir).await {
-            Ok(published) => return Ok(published),
-            Err(e) if unreachable(&e) => {
-                report::warn(&format!(
-                    "the TUF mirror {} cannot be reached ({}); using the verified cache",
-                    spec.mirror,
-                    crate::error::error_chain(&e)
-                ));
-            }
+            Ok(published) => return Ok(Some(published)),
+            Err(e) if unreachable(&e) => why_offline = Some(crate::error::error_chain(&e)),
             Err(e) => return Err(refused(spec, &e)),
         }
     }
-    cached(spec, &root, &dir).await
+    if missing_ok && !dir.join("timestamp.json").is_file() {
+        return Ok(None);
+    }
+    if let Some(why) = why_offline {
+        report::warn(&format!(
+            "the TUF mirror {} cannot be reached ({why}); using the verified cache",
+            spec.mirror
+        ));
+    }
+    cached(spec, &root, &dir).await.map(Some)
 }
 
 async fn online(spec: &TufSpec, root: &[u8], dir: &Path) -> sigstore_tuf::Result<Published> {
@@ -304,20 +375,30 @@ mod tests {
             TufSpec::resolve(Some("https://tuf.example"), Some(root), false).ok(),
             Some(Some(TufSpec {
                 mirror: "https://tuf.example".into(),
-                root: root.into(),
+                root: TufRoot::File(root.into()),
                 offline: false,
             }))
         );
-        for (mirror, root) in [(Some("https://tuf.example"), None), (None, Some(root))] {
-            let e = TufSpec::resolve(mirror, root, false)
-                .err()
-                .map(|e| e.to_string());
-            assert!(
-                e.as_deref()
-                    .is_some_and(|e| e.contains("--tuf-mirror") && e.contains("--tuf-root")),
-                "{e:?}"
-            );
-        }
+        let e = TufSpec::resolve(None, Some(root), false)
+            .err()
+            .map(|e| e.to_string());
+        assert!(
+            e.as_deref()
+                .is_some_and(|e| e.contains("--tuf-mirror") && e.contains("--tuf-root")),
+            "{e:?}"
+        );
+        // A mirror alone mirrors public-good: its root is the one built in.
+        let mirror = TufSpec::resolve(Some("https://tuf.example"), None, false)
+            .ok()
+            .flatten();
+        assert!(mirror.is_some_and(|m| m.is_public_good() && m.mirror == "https://tuf.example"));
+        assert!(TufSpec::public_good(true).is_public_good());
+        assert!(
+            serde_json::from_slice::<serde_json::Value>(PUBLIC_GOOD_ROOT)
+                .ok()
+                .and_then(|d| d.pointer("/signed/_type").cloned())
+                .is_some_and(|t| t == "root")
+        );
         let e = TufSpec::resolve(Some("file:///x"), Some(root), false).err();
         assert!(e.is_some_and(|e| e.to_string().contains("http")));
     }

@@ -5,6 +5,8 @@
 //! repository (`scripts/tuf-repo.py`, python-tuf) publishing the real
 //! stack's trust, and its own cache directory.
 
+use std::path::Path;
+
 use crate::common::proxy::{Fault, Proxy};
 use crate::common::registry::Registry;
 use crate::common::sigstore::{stack, Mirror, Stack};
@@ -116,15 +118,104 @@ fn verify_takes_its_trust_from_the_mirror_with_a_fresh_cache() {
         .args(["--certificate-oidc-issuer", env.stack.issuer()])
         .run()
         .assert_code(0);
-    // A mirror without its root is a usage error.
+    // A mirror without its root is taken for a mirror of public-good's
+    // repository and checked from public-good's root: this one is not, so
+    // it is refused — never replaced by the trust built in.
     let out = env
         .wharf()
         .args(["verify", &env.signed, "--tuf-mirror", &env.mirror.url])
         .args(["--certificate-identity", env.stack.identity()])
         .args(["--certificate-oidc-issuer", env.stack.issuer()])
         .run();
-    out.assert_code(2);
-    assert!(out.stderr.contains("--tuf-root"), "{}", out.describe());
+    assert_refused(&out, "not signed by enough of the keys");
+    assert!(
+        !out.stderr.contains("built into wharf"),
+        "{}",
+        out.describe()
+    );
+}
+
+/// Public-good by default: with no trust flag wharf reads public-good's TUF
+/// repository, and where that cannot be reached (or --offline) and nothing
+/// is cached, it says so and verifies against the trusted root built in.
+#[test]
+fn public_good_falls_back_to_the_trust_built_in_and_says_how_old_it_is() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/sigstore-conformance");
+    if !corpus.is_dir() {
+        println!(
+            "skipping public_good_falls_back_to_the_trust_built_in_and_says_how_old_it_is: {} is absent",
+            corpus.display()
+        );
+        return;
+    }
+    let bundle = corpus.join("bundle-verify/happy-path-v0.3/bundle.sigstore.json");
+    let artifact = corpus.join("a.txt");
+    // A mirror nobody answers at: a port just freed.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        format!("http://{}", listener.local_addr().expect("addr"))
+    };
+    let cache = tempfile::tempdir().expect("cache");
+    let verify = |extra: &[&str]| {
+        wharf()
+            .env("WHARF_CACHE_DIR", cache.path())
+            .env_remove("WHARF_TUF_MIRROR")
+            .env_remove("WHARF_TUF_ROOT")
+            .env_remove("WHARF_TRUST_CONFIG")
+            .arg("verify-blob")
+            .arg(&artifact)
+            .arg("--bundle")
+            .arg(&bundle)
+            .args([
+                "--certificate-identity",
+                "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main",
+                "--certificate-oidc-issuer",
+                "https://token.actions.githubusercontent.com",
+            ])
+            .args(extra)
+            .run()
+    };
+    let out = verify(&["--tuf-mirror", &closed]);
+    out.assert_code(0);
+    assert!(
+        out.stderr.contains(&format!(
+            "public-good's TUF repository {closed} cannot be reached"
+        )) && out.stderr.contains("built into wharf")
+            && out.stderr.contains("newest key dates from 20"),
+        "{}",
+        out.describe()
+    );
+    let out = verify(&["--offline"]);
+    out.assert_code(0);
+    assert!(
+        out.stderr
+            .contains("--offline: using Sigstore public-good's trusted root built into wharf"),
+        "{}",
+        out.describe()
+    );
+    // The explicit file wins, and needs no network and no warning about it.
+    let out = verify(&[
+        "--trusted-root",
+        corpus
+            .join("trusted_root.public-good.json")
+            .to_str()
+            .unwrap_or_default(),
+    ]);
+    out.assert_code(0);
+    assert!(
+        !out.stderr.contains("built into wharf"),
+        "{}",
+        out.describe()
+    );
+    // Nothing half-written was cached for the mirror that never answered.
+    let tuf = cache.path().join("tuf");
+    let cached: Vec<_> = std::fs::read_dir(&tuf)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|d| d.path().join("timestamp.json").exists())
+        .collect();
+    assert!(cached.is_empty(), "{cached:?}");
 }
 
 /// The instance rotates: the repository publishes a new trusted root (here
