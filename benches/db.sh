@@ -1,6 +1,6 @@
 #!/bin/sh
 # Benchmark of the OSV database (src/scan/db) on the real data in
-# /work/shared/osv (PyPI, crates.io, Go: ~8,000 records, 35 MB of JSON):
+# ../shared/osv (PyPI, crates.io, Go: ~8,000 records, 35 MB of JSON):
 #
 #  1. `wharf db import` of all of it into an empty cache, RUNS times (median),
 #     with its peak RSS (GNU time's "Maximum resident set size");
@@ -15,7 +15,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 RUNS="${RUNS:-5}"
-OSV="${WHARF_TEST_OSV:-/work/shared/osv}"
+OSV="${WHARF_TEST_OSV:-$(pwd)/../shared/osv}"
 COLD="${COLD:-1}"
 cargo build --release --quiet
 cargo test --release --quiet --test it --no-run 2>/dev/null

@@ -176,8 +176,9 @@ pub struct PinArgs {
 #[derive(Debug, Args)]
 pub struct LintArgs {
     /// Dockerfiles, or directories to search (recursively) for Dockerfile,
-    /// Containerfile, *.Dockerfile and Dockerfile.*. Default: the current
-    /// directory.
+    /// Containerfile, *.Dockerfile and Dockerfile.* (templates such as
+    /// Dockerfile.j2 or Dockerfile.in only when named). Default: the
+    /// current directory.
     #[arg(value_name = "DOCKERFILE|DIR")]
     pub dockerfiles: Vec<PathBuf>,
     #[arg(long, value_enum, default_value_t = crate::lint::Format::Text)]

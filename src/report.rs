@@ -2,6 +2,7 @@
 //! progress, warnings and errors to stderr. Colour only on a terminal.
 #![allow(clippy::disallowed_macros)]
 
+use std::collections::BTreeSet;
 use std::io::Write;
 
 use console::style;
@@ -23,9 +24,18 @@ pub fn info(text: &str) {
     eprintln!("{text}");
 }
 
-/// Writes a warning to stderr.
+/// Writes a warning to stderr, once: a warning repeated word for word
+/// (`wharf run` signs the image and each attestation, and each would warn
+/// of the same missing log) is said the first time only.
 pub fn warn(text: &str) {
-    eprintln!("{} {text}", style("warning:").yellow().bold().for_stderr());
+    static SAID: std::sync::Mutex<BTreeSet<String>> = std::sync::Mutex::new(BTreeSet::new());
+    let first = SAID
+        .lock()
+        .map(|mut said| said.insert(text.to_string()))
+        .unwrap_or(true);
+    if first {
+        eprintln!("{} {text}", style("warning:").yellow().bold().for_stderr());
+    }
 }
 
 /// Writes the error that ended the run to stderr.

@@ -136,6 +136,45 @@ fn source_extension(lower: &str) -> bool {
         .is_some_and(|(_, ext)| SOURCE.contains(&ext))
 }
 
+/// Whether a file is a template that renders to the file its name says
+/// (`Dockerfile.j2`, `Dockerfile.in`, `Containerfile.tmpl`): not found
+/// when a directory is searched, because it is not yet the file, and its
+/// placeholders are no Dockerfile syntax. Named explicitly, it is read.
+fn is_template(path: &Path) -> bool {
+    const TEMPLATE: &[&str] = &[
+        "j2",
+        "jinja",
+        "jinja2",
+        "in",
+        "tmpl",
+        "tpl",
+        "template",
+        "gotmpl",
+        "erb",
+        "mustache",
+        "hbs",
+        "handlebars",
+        "njk",
+        "ejs",
+        "liquid",
+        "mako",
+        "tt",
+        "vm",
+        "ftl",
+        "twig",
+        "m4",
+        "envsubst",
+        "sample",
+        "example",
+        "dist",
+    ];
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .map(str::to_ascii_lowercase)
+        .and_then(|n| n.rsplit_once('.').map(|(_, ext)| ext.to_string()))
+        .is_some_and(|ext| TEMPLATE.contains(&ext.as_str()))
+}
+
 /// One file read and searched.
 #[derive(Debug)]
 struct Scanned {
@@ -335,7 +374,11 @@ pub(crate) fn collect_files(
                 .into_iter();
             for entry in walker.filter_entry(|e| !skip_dir(e)) {
                 match entry {
-                    Ok(e) if e.file_type().is_file() && accept(e.path()) => {
+                    Ok(e)
+                        if e.file_type().is_file()
+                            && accept(e.path())
+                            && !is_template(e.path()) =>
+                    {
                         files.push(e.into_path())
                     }
                     Ok(_) => {}
@@ -717,6 +760,31 @@ mod tests {
         assert_eq!(k("Dockerfile.dev"), Some(FileKind::Dockerfile));
         assert_eq!(k("Containerfile.arm64"), Some(FileKind::Dockerfile));
         assert_eq!(k("Dockerfile.ubi9"), Some(FileKind::Dockerfile));
+    }
+
+    #[test]
+    fn templates_are_not_found_in_a_directory_but_read_when_named() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in [
+            "Dockerfile",
+            "Dockerfile.j2",
+            "Dockerfile.in",
+            "Containerfile.tmpl",
+            "Dockerfile.prod",
+        ] {
+            std::fs::write(dir.path().join(name), "FROM scratch\n").unwrap();
+        }
+        let found =
+            collect_files(&[dir.path().to_path_buf()], pin_reads, Some(NOT_PIN_FILE)).unwrap();
+        let names: Vec<String> = found
+            .iter()
+            .filter_map(|p| p.file_name()?.to_str().map(str::to_string))
+            .collect();
+        assert_eq!(names, ["Dockerfile", "Dockerfile.prod"]);
+        let named = dir.path().join("Dockerfile.j2");
+        let found =
+            collect_files(std::slice::from_ref(&named), pin_reads, Some(NOT_PIN_FILE)).unwrap();
+        assert_eq!(found, [named]);
     }
 
     #[test]

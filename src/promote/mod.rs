@@ -73,14 +73,26 @@ pub fn promote(
     written: &mut Vec<PathBuf>,
 ) -> Result<Outcome> {
     let image = Reference::parse(&args.image)?;
-    let mut values_paths = args.values_path.clone();
-    let mut identity = args.identity.clone();
-    // `--key` is a public key when it names a file, else a values path.
-    if let Some(key) = identity.key.take() {
-        if key.is_file() {
-            identity.key = Some(key);
-        } else {
-            values_paths.push(key.to_string_lossy().into_owned());
+    let values_paths = args.values_path.clone();
+    let identity = args.identity.clone();
+    // `--key` is the public key the signature is checked with, as in every
+    // other command; a dotted Helm path goes to --values-path.
+    if let Some(key) = &identity.key {
+        if !key.is_file() {
+            let text = key.to_string_lossy();
+            let hint = if !text.contains('/') {
+                format!(
+                    "; if {text:?} is a dotted path in Helm values, pass it as --values-path {text}"
+                )
+            } else {
+                String::new()
+            };
+            return Err(Error::file(
+                key,
+                format!(
+                    "--key names the public key (a file) the signature is checked with, and there is no such file{hint}"
+                ),
+            ));
         }
     }
     for path in &values_paths {

@@ -15,7 +15,7 @@ use wharf::scan::db::{Db, Source};
 
 use crate::common::wharf;
 
-const OSV: &str = "/work/shared/osv";
+const OSV: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/osv");
 const ECOSYSTEM_DIRS: &[&str] = &["PyPI", "crates.io", "go"];
 
 /// The real data, or `None` (and a printed reason) when it is not on this machine.

@@ -157,7 +157,7 @@ fn only_a_verified_digest_is_written() {
 }
 
 #[test]
-fn a_key_signature_verifies_and_key_doubles_as_a_values_path() {
+fn a_key_signature_verifies_and_a_values_path_picks_the_entry() {
     require_registry!();
     let env = Env::start();
     let keys = tempfile::tempdir().expect("key dir");
@@ -203,13 +203,23 @@ fn a_key_signature_verifies_and_key_doubles_as_a_values_path() {
     );
     assert!(text.contains("tag: \"1.0\""), "only the named path: {text}");
 
-    // `--key PATH` that is not a file is the values path.
+    // `--key` means a key file, as in every command: a values path given
+    // there is refused, naming the flag it belongs to, and nothing changes.
     let files = Files::new("registry.example/app");
+    let before = files.read("values.yaml");
     let out = env
         .wharf()
         .args(["promote", &image])
         .arg(files.path("values.yaml"))
         .args(["--no-verify", "--write", "--key", "image"])
+        .run();
+    out.assert_error(&["--key", "--values-path image"]);
+    assert_eq!(files.read("values.yaml"), before);
+    let out = env
+        .wharf()
+        .args(["promote", &image])
+        .arg(files.path("values.yaml"))
+        .args(["--no-verify", "--write", "--values-path", "image"])
         .run();
     out.assert_ok();
     assert!(
