@@ -42,7 +42,7 @@ pub fn fails(severity: Severity, threshold: Option<Severity>) -> bool {
 }
 
 /// `7d`, `48h`, `90` (days) as days.
-fn days(flag: &str, text: &str) -> Result<f64> {
+pub(crate) fn days(flag: &str, text: &str) -> Result<f64> {
     let t = text.trim();
     let (num, unit) = match t.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
         Some((i, _)) => (&t[..i], &t[i..]),
@@ -94,35 +94,6 @@ pub fn scan(global: &Global, args: &ScanArgs, also: &[(&str, &Path)]) -> Result<
         .transpose()?;
     let warn_age = days("--db-age-warning", &args.db_age_warning)?;
 
-    let db = Db::open(&Source::from_flag(args.db.as_deref())?)?;
-    let info = db.info();
-    let now = jiff::Timestamp::now();
-    let age_days = info.age(now).map(|d| d.as_secs_f64() / 86400.0);
-    if let (Some(max), Some(age)) = (max_age, age_days) {
-        if age > max {
-            return Err(Error::Usage(format!(
-                "the vulnerability data ({}) is {:.0} days old, older than --max-db-age {max} days; \
-                 import fresh data with `wharf db import`",
-                info.source,
-                age.floor()
-            )));
-        }
-    }
-    if age_days.is_some_and(|a| a > warn_age) {
-        crate::report::warn(&format!(
-            "the vulnerability data ({}) is {:.0} days old; findings published since are missing \
-             (import fresh data with `wharf db import`)",
-            info.source,
-            age_days.unwrap_or_default().floor()
-        ));
-    }
-    if info.records == 0 {
-        crate::report::warn(&format!(
-            "the vulnerability data ({}) holds no records: nothing can be found",
-            info.source
-        ));
-    }
-
     let (inventory, image, digest, image_purl) = match (&args.image, &args.sbom) {
         (Some(image), None) => {
             let image_ref = ImageRef::parse(image)?;
@@ -159,6 +130,36 @@ pub fn scan(global: &Global, args: &ScanArgs, also: &[(&str, &Path)]) -> Result<
             ))
         }
     };
+
+    super::db::update::ensure_for(global, args, &inventory)?;
+    let db = Db::open(&Source::from_flag(args.db.as_deref())?)?;
+    let info = db.info();
+    let now = jiff::Timestamp::now();
+    let age_days = info.age(now).map(|d| d.as_secs_f64() / 86400.0);
+    if let (Some(max), Some(age)) = (max_age, age_days) {
+        if age > max {
+            return Err(Error::Usage(format!(
+                "the vulnerability data ({}) is {:.0} days old, older than --max-db-age {max} days; \
+                 fetch fresh data with `wharf db update` (or `wharf db import`)",
+                info.source,
+                age.floor()
+            )));
+        }
+    }
+    if age_days.is_some_and(|a| a > warn_age) {
+        crate::report::warn(&format!(
+            "the vulnerability data ({}) is {:.0} days old; findings published since are missing \
+             (fetch fresh data with `wharf db update`, or `wharf db import`)",
+            info.source,
+            age_days.unwrap_or_default().floor()
+        ));
+    }
+    if info.records == 0 {
+        crate::report::warn(&format!(
+            "the vulnerability data ({}) holds no records: nothing can be found",
+            info.source
+        ));
+    }
 
     for w in db.warnings() {
         crate::report::warn(&w);
