@@ -658,6 +658,51 @@ fn db_update_says_what_it_needs() {
     out.assert_error(&["--mirror", "http"]);
 }
 
+#[test]
+fn run_updates_the_cache_for_its_scan_stage_unless_scan_offline() {
+    require_registry!();
+    let crate::run::Setup { env, work, db, .. } = crate::run::setup();
+    let dir = work.path();
+    // The Debian records that match the image, as osv.dev's Debian directory.
+    let bucket = Bucket::start();
+    publish(&bucket, "Debian", &read_dir(&db));
+    let cache = tempfile::tempdir().unwrap();
+    let image = format!("{}:1.0", env.image("vuln"));
+    let mirror = bucket.url();
+    let run = |config: Option<&str>| {
+        let mut cmd = env.wharf();
+        cmd.current_dir(dir)
+            .env("WHARF_CACHE_DIR", cache.path())
+            .env("WHARF_OSV_MIRROR", &mirror)
+            .args(["run", image.as_str(), "--no-sign", "--fail-on", "high"]);
+        if let Some(c) = config {
+            cmd.args(["--config", c]);
+        }
+        cmd.run()
+    };
+
+    std::fs::write(dir.join("offline.yaml"), "scan:\n  offline: true\n").unwrap();
+    let out = run(Some("offline.yaml"));
+    out.assert_error(&["no OSV database here"]);
+    assert!(bucket.log().is_empty(), "{:?}", paths(&bucket.log()));
+
+    // Online: Debian downloaded, and the gate fails on bash's high finding.
+    let out = run(None);
+    out.assert_code(1);
+    let log = bucket.take_log();
+    assert!(
+        log.iter()
+            .any(|s| s.path == "Debian/all.zip" && s.status == 200),
+        "{:?}",
+        paths(&log)
+    );
+    assert!(
+        out.stderr.contains("updating the OSV data for Debian"),
+        "{}",
+        out.describe()
+    );
+}
+
 /// A port nothing listens on.
 fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
