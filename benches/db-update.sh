@@ -17,6 +17,6 @@ cd "$(dirname "$0")/.."
 OSV="${WHARF_TEST_OSV:-/work/shared/osv}"
 [ -d "$OSV/PyPI" ] || { echo "skipped: no OSV data at $OSV (set WHARF_TEST_OSV)"; exit 0; }
 PROFILE="${PROFILE:-dev}"
-WHARF_TEST_OSV="$OSV" cargo test --quiet --profile "$PROFILE" --test it bench_db_update_bytes \
+WHARF_TEST_OSV="$OSV" cargo test --quiet --profile "$PROFILE" --test it \
     -- --ignored --nocapture --exact db_update::bench_db_update_bytes 2>&1 \
     | grep -E '^(first update|nothing changed|100 changed)'
