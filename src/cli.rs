@@ -37,8 +37,9 @@ pub struct GlobalArgs {
     /// WHARF_REFERRERS_FALLBACK.
     #[arg(long = "referrers-fallback", value_name = "auto|always", global = true)]
     pub referrers_fallback: Option<ReferrersFallback>,
-    /// Use no network for trust: a TUF repository's trust comes from the
-    /// verified cache only. Also WHARF_OFFLINE=1.
+    /// Use no network for trust (a TUF repository's trust comes from the
+    /// verified cache only) nor for OSV data (scan does not update the
+    /// database; `db update` refuses). Also WHARF_OFFLINE=1.
     #[arg(long, global = true)]
     pub offline: bool,
 }
@@ -94,7 +95,7 @@ pub enum Command {
     Sbom(SbomArgs),
     /// Match the image's packages against OSV data; report all, gate on --fail-on
     Scan(ScanArgs),
-    /// Manage the local OSV database
+    /// Manage the local OSV database: update (download from osv.dev), import, status
     Db(DbArgs),
     /// Sign the image digest (keyless by default in CI)
     Sign(SignArgs),
@@ -230,7 +231,9 @@ pub struct ScanArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "image")]
     pub sbom: Option<PathBuf>,
     /// OSV data: a directory of records or osv.dev's all.zip (default: the
-    /// cache `wharf db import` fills)
+    /// local cache, which the scan first updates from osv.dev, or
+    /// WHARF_OSV_MIRROR, when it lacks the image's ecosystems or is older
+    /// than --db-age-warning; --offline never does)
     #[arg(long, value_name = "DIR|ZIP")]
     pub db: Option<PathBuf>,
     /// The lowest severity that fails the scan (exit 1); everything is
@@ -264,7 +267,8 @@ pub struct ScanArgs {
     /// Data older than this is an error (exit 2): 7d, 48h
     #[arg(long = "max-db-age", value_name = "AGE")]
     pub max_db_age: Option<String>,
-    /// Data older than this earns a warning
+    /// Data older than this earns a warning (and, in the default cache, an
+    /// update first)
     #[arg(long = "db-age-warning", value_name = "AGE", default_value = "7d")]
     pub db_age_warning: String,
     /// From a multi-platform index, scan this platform's image (default linux/amd64)
@@ -288,6 +292,25 @@ pub enum DbCommand {
         /// per-ecosystem all.zip
         #[arg(value_name = "FILE|DIR", required = true)]
         paths: Vec<PathBuf>,
+    },
+    /// Download osv.dev's data for these ecosystems into the local cache,
+    /// or refresh what it holds: the first time each ecosystem's all.zip,
+    /// afterwards only the records modified since (from its
+    /// modified_id.csv), with conditional requests: nothing changed costs a
+    /// few hundred bytes. `wharf scan` does this by itself for the
+    /// ecosystems an image needs (not with --offline)
+    #[command(override_usage = "wharf db update [--ecosystem ECOSYSTEM]... [--mirror URL]")]
+    Update {
+        /// An OSV ecosystem to download or refresh (PyPI, npm, Go,
+        /// crates.io, Maven, Debian, Alpine, Ubuntu, ...; `Debian:12`
+        /// means Debian). Repeatable; default: those already in the cache
+        #[arg(long = "ecosystem", value_name = "ECOSYSTEM")]
+        ecosystems: Vec<String>,
+        /// A copy of osv.dev's bucket (default
+        /// https://osv-vulnerabilities.storage.googleapis.com); also
+        /// WHARF_OSV_MIRROR, which `scan` and `run` use too
+        #[arg(long, value_name = "URL")]
+        mirror: Option<String>,
     },
     /// Counts per ecosystem and the data's age (from the newest record's `modified`)
     Status {

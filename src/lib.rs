@@ -78,7 +78,7 @@ pub fn run(cli: cli::Cli) -> Result<Outcome> {
         }
         Command::Sbom(args) => sbom::run(&global, &args),
         Command::Scan(args) => scan::run::run(&global, &args),
-        Command::Db(args) => scan::db::run(&args),
+        Command::Db(args) => scan::db::run(&global, &args),
         Command::Sign(args) => sign::image::run(&global, &args),
         Command::Attest(args) => attest::run(&global, &args),
         Command::Verify(args) => verify::verify_image(&global, &args),

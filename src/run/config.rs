@@ -90,6 +90,9 @@ impl Default for Sbom {
 #[serde(default, deny_unknown_fields)]
 pub struct Scan {
     pub db: Option<PathBuf>,
+    /// Never update the OSV cache from the network before scanning (as
+    /// `--offline` does; the cache must then hold the data).
+    pub offline: bool,
     /// critical | high | medium | low | none
     pub fail_on: String,
     pub ignore_unfixed: bool,
@@ -101,6 +104,7 @@ impl Default for Scan {
     fn default() -> Scan {
         Scan {
             db: None,
+            offline: false,
             fail_on: "critical".into(),
             ignore_unfixed: false,
             ignore_file: None,

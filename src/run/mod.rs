@@ -370,11 +370,13 @@ impl Pipeline<'_> {
         if self.config.attest.vuln {
             also.push(("vuln-predicate", &vuln));
         }
-        let gate = crate::scan::run::scan(
-            self.global,
-            &self.scan_args(sbom, "json", json.clone()),
-            &also,
-        )?;
+        // scan.offline: this stage alone keeps off the network (no OSV update).
+        let global = crate::config::Global {
+            offline: self.global.offline || self.config.scan.offline,
+            ..self.global.clone()
+        };
+        let gate =
+            crate::scan::run::scan(&global, &self.scan_args(sbom, "json", json.clone()), &also)?;
         let report: serde_json::Value = std::fs::read(&json)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())

@@ -43,7 +43,7 @@ pub fn fails(severity: Severity, threshold: Option<Severity>) -> bool {
 }
 
 /// `7d`, `48h`, `90` (days) as days.
-fn days(flag: &str, text: &str) -> Result<f64> {
+pub(crate) fn days(flag: &str, text: &str) -> Result<f64> {
     let t = text.trim();
     let (num, unit) = match t.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
         Some((i, _)) => (&t[..i], &t[i..]),
@@ -95,35 +95,6 @@ pub fn scan(global: &Global, args: &ScanArgs, also: &[(&str, &Path)]) -> Result<
         .transpose()?;
     let warn_age = days("--db-age-warning", &args.db_age_warning)?;
 
-    let db = Db::open(&Source::from_flag(args.db.as_deref())?)?;
-    let info = db.info();
-    let now = jiff::Timestamp::now();
-    let age_days = info.age(now).map(|d| d.as_secs_f64() / 86400.0);
-    if let (Some(max), Some(age)) = (max_age, age_days) {
-        if age > max {
-            return Err(Error::Usage(format!(
-                "the vulnerability data ({}) is {:.0} days old, older than --max-db-age {max} days; \
-                 import fresh data with `wharf db import`",
-                info.source,
-                age.floor()
-            )));
-        }
-    }
-    if age_days.is_some_and(|a| a > warn_age) {
-        crate::report::warn(&format!(
-            "the vulnerability data ({}) is {:.0} days old; findings published since are missing \
-             (import fresh data with `wharf db import`)",
-            info.source,
-            age_days.unwrap_or_default().floor()
-        ));
-    }
-    if info.records == 0 {
-        crate::report::warn(&format!(
-            "the vulnerability data ({}) holds no records: nothing can be found",
-            info.source
-        ));
-    }
-
     let mut not_scanned: Vec<NotScanned> = Vec::new();
     let (inventory, image, digest, image_purl) = match (&args.image, &args.sbom) {
         (Some(image), None) => {
@@ -162,6 +133,36 @@ pub fn scan(global: &Global, args: &ScanArgs, also: &[(&str, &Path)]) -> Result<
             ))
         }
     };
+
+    super::db::update::ensure_for(global, args, &inventory)?;
+    let db = Db::open(&Source::from_flag(args.db.as_deref())?)?;
+    let info = db.info();
+    let now = jiff::Timestamp::now();
+    let age_days = info.age(now).map(|d| d.as_secs_f64() / 86400.0);
+    if let (Some(max), Some(age)) = (max_age, age_days) {
+        if age > max {
+            return Err(Error::Usage(format!(
+                "the vulnerability data ({}) is {:.0} days old, older than --max-db-age {max} days; \
+                 fetch fresh data with `wharf db update` (or `wharf db import`)",
+                info.source,
+                age.floor()
+            )));
+        }
+    }
+    if age_days.is_some_and(|a| a > warn_age) {
+        crate::report::warn(&format!(
+            "the vulnerability data ({}) is {:.0} days old; findings published since are missing \
+             (fetch fresh data with `wharf db update`, or `wharf db import`)",
+            info.source,
+            age_days.unwrap_or_default().floor()
+        ));
+    }
+    if info.records == 0 {
+        crate::report::warn(&format!(
+            "the vulnerability data ({}) holds no records: nothing can be found",
+            info.source
+        ));
+    }
 
     for w in db.warnings() {
         crate::report::warn(&w);
@@ -270,7 +271,14 @@ pub fn match_all(db: &Db, inventory: &Inventory) -> Result<Matched> {
     let mut informational = Vec::new();
     let mut unparsable = Vec::new();
     let mut skipped: Vec<NotScanned> = Vec::new();
-    let with_data = db.info().per_ecosystem;
+    // Records per full ecosystem (`Debian:12`), and the ecosystems downloaded
+    // whole even where they hold no record.
+    let with_records = db.info().per_ecosystem;
+    let downloaded = db.ecosystems_with_data();
+    let has_data = |ecosystem: &str| {
+        with_records.contains_key(ecosystem)
+            || (!ecosystem.contains(':') && downloaded.contains(ecosystem))
+    };
     let mut cache: BTreeMap<(String, String), Vec<super::osv::Record>> = BTreeMap::new();
     let mut seen: BTreeSet<(String, String, String, String)> = BTreeSet::new();
     for pkg in &inventory.packages {
@@ -282,7 +290,7 @@ pub fn match_all(db: &Db, inventory: &Inventory) -> Result<Matched> {
                 continue;
             }
         };
-        if !with_data.contains_key(&target.ecosystem) {
+        if !has_data(&target.ecosystem) {
             let base = target.ecosystem.split(':').next().unwrap_or_default();
             NotScanned::add(
                 &mut skipped,

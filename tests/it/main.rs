@@ -14,6 +14,7 @@ mod action;
 mod admission;
 mod attest;
 mod db;
+mod db_update;
 mod image;
 mod interop;
 mod lint;

@@ -1,8 +1,9 @@
-//! The OSV database a scan matches against, and `wharf db import|status`.
+//! The OSV database a scan matches against, and `wharf db import|update|status`.
 //!
 //! Data comes from one of three places ([`Source`]): a directory of OSV JSON
 //! records (`--db DIR`), osv.dev's per-ecosystem `all.zip` (`--db ZIP`), or
-//! the local cache that `wharf db import` fills. Whatever the source, a scan
+//! the local cache that `wharf db import` and `wharf db update` ([`update`])
+//! fill. Whatever the source, a scan
 //! reads only the records it needs: [`Db`] holds an index from
 //! (ecosystem, normalised package name) to record locations, and
 //! [`Db::records`] parses just the records at those locations.
@@ -25,8 +26,9 @@
 pub mod cache;
 pub mod index;
 pub mod read;
+pub mod update;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -37,6 +39,7 @@ pub use cache::{import, ImportSummary};
 pub use read::normalise_name;
 
 use crate::cli::{DbArgs, DbCommand, TextOrJson};
+use crate::config::Global;
 use crate::scan::osv::Record;
 use crate::{report, Error, Outcome, Result};
 
@@ -131,6 +134,9 @@ pub struct Db {
     store: Store,
     packages: index::Packages,
     info: DbInfo,
+    /// Ecosystems (bucket directories) `wharf db update` downloaded whole
+    /// into the cache, even those that held no record.
+    downloaded: BTreeSet<String>,
     /// Corrupt records: found at open, or (the data having changed since) at a lookup.
     warnings: Mutex<Vec<String>>,
 }
@@ -156,8 +162,8 @@ impl Db {
         let Some(opened) = cache::open(root)? else {
             return Err(Error::file(
                 cache::osv_dir(root),
-                "no OSV database here: run `wharf db import DIR|ZIP` (osv.dev's all.zip per ecosystem), \
-                 or pass --db DIR|ZIP",
+                "no OSV database here: run `wharf db update --ecosystem ECOSYSTEM` (downloads osv.dev's data), \
+                 or run `wharf db import DIR|ZIP` (OSV records you have), or pass --db DIR|ZIP",
             ));
         };
         let index = opened.index;
@@ -183,6 +189,7 @@ impl Db {
             },
             packages: index.packages,
             info,
+            downloaded: update::state::downloaded(root),
             warnings: Mutex::new(warnings),
         })
     }
@@ -237,6 +244,7 @@ impl Db {
             store,
             packages,
             info,
+            downloaded: BTreeSet::new(),
             warnings: Mutex::new(warnings),
         })
     }
@@ -331,11 +339,28 @@ impl Db {
     pub fn warnings(&self) -> Vec<String> {
         self.warnings.lock().map(|w| w.clone()).unwrap_or_default()
     }
+
+    /// The ecosystems this database can speak for, by base name (`Debian`
+    /// for `Debian:12`, `PyPI`, `Go`): those it holds records of, and those
+    /// `wharf db update` downloaded whole even when they held none. A
+    /// package of any other ecosystem was not looked up in any data: "no
+    /// finding" would say nothing about it.
+    pub fn ecosystems_with_data(&self) -> BTreeSet<String> {
+        self.info
+            .per_ecosystem
+            .keys()
+            .map(|e| e.split(':').next().unwrap_or(e).to_string())
+            .chain(self.downloaded.iter().cloned())
+            .collect()
+    }
 }
 
-/// `wharf db import|status`.
-pub fn run(args: &DbArgs) -> Result<Outcome> {
+/// `wharf db import|update|status`.
+pub fn run(global: &Global, args: &DbArgs) -> Result<Outcome> {
     match &args.command {
+        DbCommand::Update { ecosystems, mirror } => {
+            update::run(global, ecosystems, mirror.as_deref())
+        }
         DbCommand::Import { paths } => {
             let root = cache_root()?;
             let summary = import(paths, &root)?;

@@ -228,3 +228,26 @@ fn thousands_separators() {
     assert_eq!(thousands(1000), "1,000");
     assert_eq!(thousands(1234567), "1,234,567");
 }
+
+#[test]
+fn ecosystems_with_data_include_those_downloaded_empty() {
+    let src = tempfile::tempdir().unwrap();
+    sample(src.path());
+    let root = tempfile::tempdir().unwrap();
+    import(&[src.path().to_path_buf()], root.path()).unwrap();
+    let mut state = update::state::State::default();
+    state.ecosystems.insert(
+        "Alpine".into(),
+        update::state::Ecosystem {
+            checked_at: "2026-01-01T00:00:00Z".into(),
+            ..Default::default()
+        },
+    );
+    update::state::save(root.path(), &state).unwrap();
+    let db = Db::open(&Source::Cache(root.path().to_path_buf())).unwrap();
+    let with: Vec<String> = db.ecosystems_with_data().into_iter().collect();
+    assert_eq!(with, ["Alpine", "Debian", "PyPI"]);
+    // A directory knows nothing of downloads.
+    let db = Db::open(&Source::Dir(src.path().to_path_buf())).unwrap();
+    assert!(!db.ecosystems_with_data().contains("Alpine"));
+}

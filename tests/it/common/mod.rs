@@ -7,6 +7,7 @@
 // Not every test module uses every helper.
 #![allow(dead_code)]
 
+pub mod gcs;
 pub mod github;
 pub mod http;
 pub mod images;
