@@ -7,8 +7,11 @@
 //! (ecosystem, normalised package name) to record locations, and
 //! [`Db::records`] parses just the records at those locations.
 //!
-//! * The cache keeps the index on disk ([`cache`] describes the layout), so
-//!   opening it reads one index file.
+//! * The cache keeps its index on disk, sharded per ecosystem base ([`cache`]
+//!   describes the layout, [`shard`] the files): opening it reads a small
+//!   manifest (which also holds the counts [`Db::info`] reports), and a
+//!   lookup reads only its shard's block directory (once) and the one name
+//!   block it needs, then the records' compressed bytes.
 //! * A directory or zip has no index: [`Db::open`] builds one in memory by
 //!   parsing every record once, keeping only its id, `modified` and package
 //!   keys. Parsing in full at open (not lazily at lookup) is what lets a

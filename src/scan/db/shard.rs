@@ -28,7 +28,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Write};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
@@ -114,13 +114,26 @@ pub fn decode(codec: Codec, raw_len: u32, bytes: &[u8]) -> Result<Vec<u8>, Strin
 }
 
 /// Inflates raw deflate into at most `expect` bytes (one more is an error).
+/// One inflater per thread, reset per record: a new one per record costs
+/// more (its window allocated and zeroed) than the record's inflating.
 pub fn inflate(bytes: &[u8], expect: usize) -> Result<Vec<u8>, String> {
-    let mut out = Vec::with_capacity(expect);
-    flate2::read::DeflateDecoder::new(bytes)
-        .take(expect as u64 + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| format!("inflate: {e}"))?;
-    Ok(out)
+    use flate2::{Decompress, FlushDecompress, Status};
+    thread_local! {
+        static INFLATER: std::cell::RefCell<Decompress> = std::cell::RefCell::new(Decompress::new(false));
+    }
+    INFLATER.with(|cell| {
+        let mut inflater = cell.borrow_mut();
+        inflater.reset(false);
+        let mut out = Vec::with_capacity(expect + 1);
+        let status = inflater
+            .decompress_vec(bytes, &mut out, FlushDecompress::Finish)
+            .map_err(|e| format!("inflate: {e}"))?;
+        match status {
+            Status::StreamEnd => Ok(out),
+            _ if out.len() > expect => Ok(out),
+            _ => Err("inflate: the deflate stream ends early".to_string()),
+        }
+    })
 }
 
 /// One record's entry in an index.
