@@ -35,6 +35,8 @@ zips=$(ls "$DATA"/osv-scalibr/*/all.zip)
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 max() { sort -n | tail -n 1; }
 mib() { awk '{printf "%.0f", $1 / 1024}'; }
+# The machine may be shared: CPU time (user + sys) beside the wall time.
+cpu() { awk '{print $3 + $4}' "$1" | median; }
 cold() { [ -w /proc/sys/vm/drop_caches ] && sync && echo 3 > /proc/sys/vm/drop_caches; }
 findings() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d["findings"]))' "$1"; }
 
@@ -43,10 +45,10 @@ echo "== import of $(echo "$zips" | wc -l) zips, $(du -cb $zips | tail -n 1 | aw
 for i in $(seq "$RUNS"); do
     rm -rf "$work/cache"
     # shellcheck disable=SC2086
-    WHARF_CACHE_DIR="$work/cache" /usr/bin/time -f '%e %M' -o "$work/t" "$WHARF" db import $zips > "$work/import.out"
-    cat "$work/t" >> "$work/import"
+    WHARF_CACHE_DIR="$work/cache" /usr/bin/time -f '%e %M %U %S' -o "$work/t" "$WHARF" db import $zips > "$work/import.out"
+    tail -n 1 "$work/t" >> "$work/import"
 done
-echo "import: median $(cut -d' ' -f1 "$work/import" | median) s, peak RSS $(cut -d' ' -f2 "$work/import" | max | mib) MiB ($(tr '\n' ';' < "$work/import"))"
+echo "import: median $(cut -d' ' -f1 "$work/import" | median) s (CPU $(cpu "$work/import") s), peak RSS $(cut -d' ' -f2 "$work/import" | max | mib) MiB ($(cut -d' ' -f1 "$work/import" | tr '\n' ' '))"
 tail -n 7 "$work/import.out"
 cache_b=$(du -sb "$work/cache/osv" | cut -f1)
 zip_b=$(du -cb $zips | tail -n 1 | cut -f1)
@@ -62,32 +64,32 @@ for info in z.infolist()[:100]:
 PY
 snapshot() { (cd "$work/cache/osv" && find . -type f -printf '%P %i %T@ %s\n' | sort); }
 snapshot > "$work/before"
-WHARF_CACHE_DIR="$work/cache" /usr/bin/time -f '%e %M' -o "$work/t" "$WHARF" db import "$work/update" > /dev/null
+WHARF_CACHE_DIR="$work/cache" /usr/bin/time -f '%e %M %U %S' -o "$work/t" "$WHARF" db import "$work/update" > /dev/null
 snapshot > "$work/after"
-echo "update: $(cut -d' ' -f1 "$work/t") s, peak RSS $(cut -d' ' -f2 "$work/t" | mib) MiB; files written: $(comm -13 "$work/before" "$work/after" | cut -d' ' -f1 | tr '\n' ' ')"
+echo "update: $(tail -n 1 "$work/t" | cut -d' ' -f1) s, peak RSS $(tail -n 1 "$work/t" | cut -d' ' -f2 | mib) MiB; files written: $(comm -13 "$work/before" "$work/after" | cut -d' ' -f1 | tr '\n' ' ')"
 npm_changed=$(comm -3 "$work/before" "$work/after" | grep -c 'npm' || true)
 echo "npm files changed or removed: $npm_changed"
 
 echo "== wharf scan --sbom ($(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["components"]))' "$DATA/sbom.cdx.json") packages), from the cache"
 scan() {
-    WHARF_CACHE_DIR="$work/cache" /usr/bin/time -f '%e %M' -o "$work/t" "$WHARF" scan --sbom "$DATA/sbom.cdx.json" \
+    WHARF_CACHE_DIR="$work/cache" /usr/bin/time -f '%e %M %U %S' -o "$work/t" "$WHARF" scan --sbom "$DATA/sbom.cdx.json" \
         --fail-on none --format json -o "$work/report.json" 2> /dev/null || true
-    cat "$work/t"
+    tail -n 1 "$work/t"
 }
 cold_run="n/a (not root)"
 if cold; then cold_run="$(scan | awk '{printf "%s s, %.0f MiB", $1, $2/1024}')"; fi
 : > "$work/scan"
 for i in $(seq "$RUNS"); do scan >> "$work/scan"; done
-echo "scan: warm median $(cut -d' ' -f1 "$work/scan" | median) s, peak RSS $(cut -d' ' -f2 "$work/scan" | max | mib) MiB ($(tr '\n' ';' < "$work/scan")); cold $cold_run; findings $(findings "$work/report.json") (expected $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["findings"])' "$DATA/expected.json"))"
+echo "scan: warm median $(cut -d' ' -f1 "$work/scan" | median) s (CPU $(cpu "$work/scan") s), peak RSS $(cut -d' ' -f2 "$work/scan" | max | mib) MiB ($(cut -d' ' -f1 "$work/scan" | tr '\n' ' ')); cold $cold_run; findings $(findings "$work/report.json") (expected $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["findings"])' "$DATA/expected.json"))"
 
 osv="$PEERS/bin/osv-scanner"
 if [ -x "$osv" ]; then
     echo "== osv-scanner ($("$osv" --version 2>/dev/null | head -n 1)) offline, same zips"
     cp "$DATA/sbom.cdx.json" "$work/sbom.cdx.json"
     oscan() {
-        /usr/bin/time -f '%e %M' -o "$work/t" "$osv" scan source -L "$work/sbom.cdx.json" --offline \
+        /usr/bin/time -f '%e %M %U %S' -o "$work/t" "$osv" scan source -L "$work/sbom.cdx.json" --offline \
             --local-db-path "$DATA" --format json > "$work/osv.json" 2> "$work/osv.err" || true
-        cat "$work/t"
+        tail -n 1 "$work/t"
     }
     cold_run="n/a (not root)"
     if cold; then cold_run="$(oscan | awk '{printf "%s s, %.0f MiB", $1, $2/1024}')"; fi
@@ -97,7 +99,7 @@ if [ -x "$osv" ]; then
 import json, sys
 d = json.load(open(sys.argv[1]))
 print(sum(len(p.get("vulnerabilities") or []) for r in d.get("results") or [] for p in r.get("packages") or []))' "$work/osv.json")
-    echo "osv-scanner: warm median $(cut -d' ' -f1 "$work/oscan" | median) s, peak RSS $(cut -d' ' -f2 "$work/oscan" | max | mib) MiB; cold $cold_run; findings $n"
+    echo "osv-scanner: warm median $(cut -d' ' -f1 "$work/oscan" | median) s (CPU $(cpu "$work/oscan") s), peak RSS $(cut -d' ' -f2 "$work/oscan" | max | mib) MiB; cold $cold_run; findings $n"
 else
     echo "== osv-scanner: skipped, $osv is not there (scripts/peers.sh builds it)"
 fi
