@@ -449,6 +449,84 @@ fn imports_running_at_once_keep_every_record() {
 }
 
 #[test]
+fn scans_during_imports_see_one_generation_or_the_next() {
+    // Scans take no lock: a scan that opened the manifest just before an
+    // import swapped in the next must still find every file it names, and
+    // always see whole generations (all of an import's shards, or none).
+    let cache = tempfile::tempdir().unwrap();
+    let write_batch = |dir: &Path, round: usize| {
+        for i in 0..200 {
+            for (ecosystem, name) in [("npm", "left-pad"), ("PyPI", "django")] {
+                std::fs::write(
+                    dir.join(format!("{ecosystem}-{i}.json")),
+                    record(
+                        &format!("{ecosystem}-{i}"),
+                        &format!("2024-01-01T00:00:{:02}Z", round),
+                        ecosystem,
+                        &format!("{name}-{round}"),
+                    ),
+                )
+                .unwrap();
+            }
+        }
+    };
+    let first = tempfile::tempdir().unwrap();
+    write_batch(first.path(), 0);
+    let out = wharf()
+        .env("WHARF_CACHE_DIR", cache.path())
+        .args(["db", "import"])
+        .arg(first.path())
+        .run();
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let rounds = 6;
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let importer = scope.spawn(|| {
+            for round in 1..=rounds {
+                let dir = tempfile::tempdir().unwrap();
+                write_batch(dir.path(), round);
+                let out = wharf()
+                    .env("WHARF_CACHE_DIR", cache.path())
+                    .args(["db", "import"])
+                    .arg(dir.path())
+                    .run();
+                assert_eq!(out.code, Some(0), "{out:?}");
+            }
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        let mut scans = 0;
+        while !done.load(std::sync::atomic::Ordering::SeqCst) {
+            let db = Db::open(&Source::Cache(cache.path().to_path_buf())).unwrap();
+            assert_eq!(db.info().records, 400);
+            // Both shards of one generation: the same round in npm and PyPI.
+            let round = (0..=rounds)
+                .find(|r| {
+                    !db.records("npm", &format!("left-pad-{r}"))
+                        .unwrap()
+                        .is_empty()
+                })
+                .expect("npm records of some round");
+            assert_eq!(
+                db.records("npm", &format!("left-pad-{round}"))
+                    .unwrap()
+                    .len(),
+                200
+            );
+            assert_eq!(
+                db.records("PyPI", &format!("django-{round}"))
+                    .unwrap()
+                    .len(),
+                200,
+                "round {round}"
+            );
+            scans += 1;
+        }
+        importer.join().unwrap();
+        assert!(scans > 0);
+    });
+}
+
+#[test]
 fn the_cache_is_where_wharf_cache_dir_then_xdg_then_home_say() {
     let data = tempfile::tempdir().unwrap();
     std::fs::write(

@@ -4,63 +4,94 @@
 //!
 //! ```text
 //! osv/
-//!   CURRENT              the name of the live generation ("gen-XXXXXX\n")
-//!   gen-XXXXXX/
-//!     records.dat        the records' JSON texts as imported, one after another
-//!                        (each followed by a newline), never re-encoded
-//!     index.json         format, import times, the sources imported, per record
-//!                        its id, `modified`, withdrawn flag and byte span in
-//!                        records.dat, and `packages`: ecosystem → normalised
-//!                        name → record numbers
+//!   LOCK                 imports take turns on it
+//!   CURRENT              the name of the live generation's manifest ("gen-XXXXXX\n")
+//!   gen-XXXXXX           a manifest (JSON): format, import time, the sources
+//!                        imported, and per shard its two files and its counts
+//!                        (records, withdrawn, per ecosystem, newest `modified`,
+//!                        the ids it shares with other shards)
+//!   shards/
+//!     npm-XXXXXX.dat     a shard's records, each compressed on its own
+//!     npm-XXXXXX.idx     its binary index ([`super::shard`] has both formats)
+//!     Debian-YYYYYY.dat  ...
 //! ```
 //!
-//! A generation is never changed once written. An import reads the live one,
-//! writes a whole new generation beside it (new records, then the surviving old
-//! ones copied byte for byte), flushes it, and only then swaps `CURRENT`
-//! (temp file + rename). An import that fails anywhere before the swap leaves
-//! the live generation exactly as it was; its half-written directory is removed.
-//! The previous generation is kept until the next import, so a scan that read
-//! `CURRENT` just before a swap still finds its files.
+//! One shard per ecosystem base, the part before `:`: `Debian` holds
+//! `Debian:11` and `Debian:12`. A record whose packages span two bases (a
+//! GitHub advisory naming an npm package and its Maven webjar) is in both
+//! shards, whole, and listed as shared in both, so counts stay per distinct
+//! id. A scan reads the manifest, then opens only the shards of the
+//! ecosystems its packages are in, and reads only the names it looks up.
+//!
+//! Nothing is changed once written. An import writes new files only for the
+//! shards it changes — a shard gets a record, or loses one to a newer record
+//! with the same id elsewhere — each a whole new pair (its new records, then
+//! the surviving old ones copied as stored bytes), and a new manifest naming
+//! them and, unchanged, every other shard's files. Then it swaps `CURRENT`
+//! (temp file + rename): all shards change at once, or none. An import that
+//! fails anywhere before the swap leaves the live generation exactly as it
+//! was and removes what it wrote. The previous manifest and its files are
+//! kept until the next import, so a scan that read `CURRENT` just before a
+//! swap still finds everything it names.
 //!
 //! Imports take turns: each holds an exclusive lock on `osv/LOCK` from
-//! reading the live generation to removing stale ones, so two imports at
+//! reading the live manifest to removing stale files, so two imports at
 //! once (parallel jobs on one runner sharing a cache) both keep their
-//! records, and neither removes the generation the other is about to make
-//! live. Scans take no lock.
+//! records, and neither removes files the other is about to make live.
+//! Scans take no lock.
+//!
+//! Format 1 (a `gen-*` directory holding `index.json` and `records.dat`) is
+//! not read: it is refused with an error naming the directory to remove.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::index::{self, Added, Builder};
-use super::read::{self, Meta};
+use super::read;
+use super::shard::{self, Blob, Entry, Table};
 use crate::{fsutil, Error, Result};
 
 /// The on-disk format this build reads and writes.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 const CURRENT: &str = "CURRENT";
-const INDEX: &str = "index.json";
-const DATA: &str = "records.dat";
+const SHARDS: &str = "shards";
 
 /// Where the database lives under a cache root.
 pub fn osv_dir(root: &Path) -> PathBuf {
     root.join("osv")
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-pub struct IndexFile {
+/// The shard an ecosystem's records are in: its base, before the first `:`.
+pub fn shard_of(ecosystem: &str) -> &str {
+    ecosystem.split(':').next().unwrap_or(ecosystem)
+}
+
+/// The key a package is found under in a shard: "ECOSYSTEM\0NAME", the
+/// name normalised for its ecosystem.
+pub fn key(ecosystem: &str, name: &str) -> Vec<u8> {
+    let name = read::normalise_name(ecosystem, name);
+    let mut key = Vec::with_capacity(ecosystem.len() + 1 + name.len());
+    key.extend_from_slice(ecosystem.as_bytes());
+    key.push(0);
+    key.extend_from_slice(name.as_bytes());
+    key
+}
+
+/// A generation: what `CURRENT` names.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
     pub format: u32,
     /// When this generation was written (RFC 3339).
     pub imported_at: String,
     /// Every source imported so far; re-importing a path replaces its entry.
     pub sources: Vec<SourceEntry>,
-    pub records: Vec<RecordEntry>,
-    /// ecosystem → normalised package name → indices into `records`.
-    pub packages: index::Packages,
+    /// Ecosystem base → its shard; "" holds records that name no package.
+    pub shards: BTreeMap<String, ShardEntry>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -75,31 +106,104 @@ pub struct SourceEntry {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RecordEntry {
-    pub id: String,
+pub struct ShardEntry {
+    /// File names in `osv/shards/`.
+    pub index: String,
+    pub data: String,
+    pub records: usize,
+    pub withdrawn: usize,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub modified: Option<String>,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub withdrawn: bool,
-    pub offset: u64,
-    pub len: u64,
+    pub newest_modified: Option<Timestamp>,
+    /// Records per full ecosystem string (`Debian:12`).
+    pub ecosystems: BTreeMap<String, usize>,
+    /// Records that are in other shards too: id → withdrawn.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub shared: BTreeMap<String, bool>,
 }
 
-/// The live generation, opened: its index and its data file.
+impl Manifest {
+    /// Records per ecosystem: a record counts once in each ecosystem it names.
+    pub fn per_ecosystem(&self) -> BTreeMap<String, usize> {
+        let mut out = BTreeMap::new();
+        for shard in self.shards.values() {
+            for (ecosystem, n) in &shard.ecosystems {
+                *out.entry(ecosystem.clone()).or_default() += n;
+            }
+        }
+        out
+    }
+
+    /// Distinct records and, of them, withdrawn: a record in several shards counts once.
+    pub fn totals(&self) -> (usize, usize) {
+        let (mut records, mut withdrawn) = (0, 0);
+        let mut copies: HashMap<&str, (usize, bool)> = HashMap::new();
+        for shard in self.shards.values() {
+            records += shard.records;
+            withdrawn += shard.withdrawn;
+            for (id, w) in &shard.shared {
+                copies.entry(id).or_insert((0, *w)).0 += 1;
+            }
+        }
+        for (n, w) in copies.into_values() {
+            records -= n.saturating_sub(1).min(records);
+            if w {
+                withdrawn -= n.saturating_sub(1).min(withdrawn);
+            }
+        }
+        (records, withdrawn)
+    }
+
+    pub fn newest_modified(&self) -> Option<Timestamp> {
+        self.shards.values().filter_map(|s| s.newest_modified).max()
+    }
+
+    /// Every corrupt record skipped by the imports so far: "file: why".
+    pub fn skipped(&self) -> Vec<String> {
+        self.sources
+            .iter()
+            .flat_map(|s| s.skipped.iter().cloned())
+            .collect()
+    }
+}
+
+/// The live generation, opened.
 pub struct Opened {
-    pub dir: PathBuf,
-    pub index: IndexFile,
-    pub data: File,
+    /// `osv/`.
+    pub osv: PathBuf,
+    /// The manifest's file name (`gen-XXXXXX`).
+    pub name: String,
+    pub manifest: Manifest,
+}
+
+impl Opened {
+    pub fn shard_path(&self, file: &str) -> PathBuf {
+        self.osv.join(SHARDS).join(file)
+    }
 }
 
 fn damaged(path: &Path, why: impl std::fmt::Display, root: &Path) -> Error {
     Error::file(
         path,
         format!(
-            "the OSV cache is damaged: {why}; remove {} and run `wharf db import` again",
+            "the OSV cache is damaged: {why}; remove {} and run `wharf db import` (or `wharf db update`) again",
             osv_dir(root).display()
         ),
     )
+}
+
+fn other_format(path: &Path, format: impl std::fmt::Display, root: &Path) -> Error {
+    Error::file(
+        path,
+        format!(
+            "the OSV cache is in format {format} and this wharf reads format {FORMAT}; \
+             remove {} and run `wharf db import` (or `wharf db update`) again",
+            osv_dir(root).display()
+        ),
+    )
+}
+
+fn plain_name(name: &str) -> bool {
+    !name.is_empty() && !name.contains(['/', '\\', '\0']) && !name.starts_with('.')
 }
 
 /// Opens the live generation, or `None` when nothing was ever imported.
@@ -116,59 +220,38 @@ pub fn open(root: &Path) -> Result<Option<Opened>> {
             ))
         }
     };
-    if !name.starts_with("gen-") || name.contains(['/', '\\']) || name.contains("..") {
+    if !name.starts_with("gen-") || !plain_name(&name) {
         return Err(damaged(&pointer, "it names no generation", root));
     }
-    let dir = osv.join(&name);
-    let index_path = dir.join(INDEX);
-    let bytes = std::fs::read(&index_path).map_err(|e| damaged(&index_path, e, root))?;
-    let index: IndexFile =
-        serde_json::from_slice(&bytes).map_err(|e| damaged(&index_path, e, root))?;
-    if index.format != FORMAT {
-        return Err(Error::file(
-            &index_path,
-            format!(
-                "the OSV cache is in format {} and this wharf reads format {FORMAT}; remove {} and run `wharf db import` again",
-                index.format,
-                osv.display()
-            ),
-        ));
+    let path = osv.join(&name);
+    if path.join("index.json").is_file() {
+        // Format 1: a directory per generation.
+        return Err(other_format(&path, 1, root));
     }
-    let data_path = dir.join(DATA);
-    let data = File::open(&data_path).map_err(|e| damaged(&data_path, e, root))?;
-    let size = data
-        .metadata()
-        .map_err(|e| damaged(&data_path, e, root))?
-        .len();
-    // Check the index against the data once, so a lookup can trust it.
-    for r in &index.records {
-        if r.offset.checked_add(r.len).is_none_or(|end| end > size)
-            || r.len > read::MAX_RECORD_BYTES
-        {
+    let bytes = std::fs::read(&path).map_err(|e| damaged(&path, e, root))?;
+    #[derive(Deserialize)]
+    struct Peek {
+        format: u32,
+    }
+    let peek: Peek = serde_json::from_slice(&bytes).map_err(|e| damaged(&path, e, root))?;
+    if peek.format != FORMAT {
+        return Err(other_format(&path, peek.format, root));
+    }
+    let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|e| damaged(&path, e, root))?;
+    for shard in manifest.shards.values() {
+        if !plain_name(&shard.index) || !plain_name(&shard.data) {
             return Err(damaged(
-                &index_path,
-                format!("record {} lies outside {DATA}", r.id),
+                &path,
+                "a shard's file name is not a plain name",
                 root,
             ));
         }
     }
-    let n = index.records.len();
-    if index
-        .packages
-        .values()
-        .flat_map(|names| names.values().flatten())
-        .any(|&i| i as usize >= n)
-    {
-        return Err(damaged(&index_path, "a package names no record", root));
-    }
-    Ok(Some(Opened { dir, index, data }))
-}
-
-/// Reads record bytes at a span of the data file.
-pub fn read_span(data: &File, offset: u64, len: u64) -> std::io::Result<Vec<u8>> {
-    let mut bytes = vec![0u8; len as usize];
-    data.read_exact_at(&mut bytes, offset)?;
-    Ok(bytes)
+    Ok(Some(Opened {
+        osv,
+        name,
+        manifest,
+    }))
 }
 
 /// What `wharf db import` did.
@@ -190,12 +273,377 @@ pub struct ImportSummary {
     pub warnings: Vec<String>,
 }
 
-/// Where a record of the generation being written comes from.
-enum Span {
-    /// Already written to the new data file.
-    New { offset: u64, len: u64 },
-    /// In the previous generation's data file, to be copied.
-    Old { offset: u64, len: u64 },
+/// Whether a record modified at `new` replaces one modified at `old` (same
+/// id): the newer wins; on a tie (or neither dated) the newcomer.
+fn supersedes(new: Option<Timestamp>, old: Option<Timestamp>) -> bool {
+    match (new, old) {
+        (Some(new), Some(old)) => new >= old,
+        (Some(_), None) | (None, None) => true,
+        (None, Some(_)) => false,
+    }
+}
+
+/// A shard of the live generation, as an import sees it.
+struct OldShard {
+    entry: ShardEntry,
+    table: Table,
+}
+
+/// A record written to a new shard.
+struct NewRecord {
+    id: Rc<str>,
+    entry: Entry,
+    keys: Vec<Vec<u8>>,
+    /// Replaced later in the same import.
+    dead: bool,
+    shared: bool,
+}
+
+/// A shard being written.
+struct NewShard {
+    dir: PathBuf,
+    stem: String,
+    data: BufWriter<File>,
+    written: u64,
+    records: Vec<NewRecord>,
+}
+
+/// A record id this import wrote: when, and where.
+struct Won {
+    modified: Option<Timestamp>,
+    /// (shard, record number) of each copy.
+    places: Vec<(Rc<str>, u32)>,
+}
+
+/// The new generation under construction.
+struct Writer<'a> {
+    tmp: &'a Path,
+    suffix: String,
+    old: &'a BTreeMap<String, OldShard>,
+    new: BTreeMap<Rc<str>, NewShard>,
+    /// Old shards that lose records to newer ones.
+    dirty: BTreeSet<String>,
+    won: HashMap<Rc<str>, Won>,
+    added: usize,
+    replaced: usize,
+    kept_newer: usize,
+}
+
+/// A file name for a shard: its base, with anything unusual replaced.
+fn stem(base: &str, suffix: &str) -> String {
+    let clean: String = if base.is_empty() {
+        "none".into()
+    } else {
+        base.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    // Two bases cleaning to the same text ("Red Hat", "Red_Hat") still differ.
+    let tag = base.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ b as u32).wrapping_mul(0x0100_0193)
+    }) & 0xff_ffff;
+    format!("{}-{tag:06x}-{suffix}", clean.trim_start_matches('.'))
+}
+
+impl Writer<'_> {
+    fn write_err(&self, e: std::io::Error) -> Error {
+        Error::file(self.tmp, format!("cannot write the OSV cache: {e}"))
+    }
+
+    fn shard(&mut self, base: &str) -> Result<&mut NewShard> {
+        if !self.new.contains_key(base) {
+            let stem = stem(base, &self.suffix);
+            let path = self.tmp.join(format!("{stem}.dat"));
+            let file = File::create(&path)
+                .map_err(|e| Error::file(&path, format!("cannot write the OSV cache: {e}")))?;
+            self.new.insert(
+                Rc::from(base),
+                NewShard {
+                    dir: self.tmp.to_path_buf(),
+                    stem,
+                    data: BufWriter::with_capacity(256 * 1024, file),
+                    written: 0,
+                    records: Vec::new(),
+                },
+            );
+        }
+        self.new
+            .get_mut(base)
+            .ok_or_else(|| Error::Usage("OSV import: a shard went missing".into()))
+    }
+
+    /// The newest `modified` among the live generation's copies of `id`, and the shards holding one.
+    fn in_old(&self, id: &str) -> Result<(bool, Option<Timestamp>, Vec<String>)> {
+        let (mut found, mut modified, mut holders) = (false, None, Vec::new());
+        for (base, old) in self.old {
+            let hit = old.table.find(id).map_err(|e| {
+                Error::file(
+                    self.tmp,
+                    format!(
+                        "the OSV cache's {base} shard is damaged: {e}; remove it and import again"
+                    ),
+                )
+            })?;
+            if let Some((_, entry)) = hit {
+                if !found || supersedes(entry.modified, modified) {
+                    modified = entry.modified;
+                }
+                found = true;
+                holders.push(base.clone());
+            }
+        }
+        Ok((found, modified, holders))
+    }
+
+    fn add(&mut self, meta: read::Meta, blob: Blob) -> Result<()> {
+        let existing = match self.won.get(meta.id.as_str()) {
+            Some(w) => Some(w.modified),
+            None => {
+                let (found, modified, holders) = self.in_old(&meta.id)?;
+                if found && supersedes(meta.modified_at, modified) {
+                    self.dirty.extend(holders);
+                }
+                found.then_some(modified)
+            }
+        };
+        match existing {
+            Some(old) if !supersedes(meta.modified_at, old) => {
+                self.kept_newer += 1;
+                return Ok(());
+            }
+            Some(_) => self.replaced += 1,
+            None => self.added += 1,
+        }
+        let id: Rc<str> = Rc::from(meta.id.as_str());
+        if let Some(previous) = self.won.remove(&id) {
+            for (base, n) in previous.places {
+                if let Some(r) = self
+                    .new
+                    .get_mut(&base)
+                    .and_then(|s| s.records.get_mut(n as usize))
+                {
+                    r.dead = true;
+                }
+            }
+        }
+        // Keys per shard, in the record's order.
+        let mut per: Vec<(&str, Vec<Vec<u8>>)> = Vec::new();
+        for (ecosystem, name) in &meta.keys {
+            let base = shard_of(ecosystem);
+            let mut k = Vec::with_capacity(ecosystem.len() + 1 + name.len());
+            k.extend_from_slice(ecosystem.as_bytes());
+            k.push(0);
+            k.extend_from_slice(name.as_bytes());
+            match per.iter_mut().find(|(b, _)| *b == base) {
+                Some((_, keys)) => keys.push(k),
+                None => per.push((base, vec![k])),
+            }
+        }
+        if per.is_empty() {
+            per.push(("", Vec::new()));
+        }
+        let shared = per.len() > 1;
+        let mut places = Vec::with_capacity(per.len());
+        for (base, keys) in per {
+            let shard = self.shard(base)?;
+            let offset = shard.written;
+            let write = shard.data.write_all(&blob.bytes);
+            if let Err(e) = write {
+                return Err(self.write_err(e));
+            }
+            let shard = self.shard(base)?;
+            shard.written += blob.bytes.len() as u64;
+            let n = shard.records.len() as u32;
+            shard.records.push(NewRecord {
+                id: id.clone(),
+                entry: Entry {
+                    offset,
+                    len: blob.bytes.len() as u32,
+                    raw_len: blob.raw_len,
+                    codec: blob.codec,
+                    withdrawn: meta.withdrawn,
+                    modified: meta.modified_at,
+                },
+                keys,
+                dead: false,
+                shared,
+            });
+            places.push((Rc::from(base), n));
+        }
+        self.won.insert(
+            id,
+            Won {
+                modified: meta.modified_at,
+                places,
+            },
+        );
+        Ok(())
+    }
+
+    /// Writes every changed shard's files; returns base → (entry, files written).
+    fn finish(mut self, root: &Path) -> Result<(Counts, BTreeMap<String, ShardEntry>)> {
+        let counts = Counts {
+            added: self.added,
+            replaced: self.replaced,
+            kept_newer: self.kept_newer,
+        };
+        let mut bases: BTreeSet<String> = self.dirty.clone();
+        bases.extend(self.new.keys().map(|b| b.to_string()));
+        let mut out = BTreeMap::new();
+        for base in bases {
+            // A shard that only loses records still gets new files.
+            self.shard(&base)?;
+            let Some(mut shard) = self.new.remove(base.as_str()) else {
+                continue;
+            };
+            if let Some(old) = self.old.get(&base) {
+                copy_survivors(&mut shard, old, &self.won, root)?;
+            }
+            if let Some(entry) = write_shard(shard)? {
+                out.insert(base, entry);
+            } else {
+                out.insert(base, ShardEntry::empty());
+            }
+        }
+        Ok((counts, out))
+    }
+}
+
+struct Counts {
+    added: usize,
+    replaced: usize,
+    kept_newer: usize,
+}
+
+impl ShardEntry {
+    fn empty() -> ShardEntry {
+        ShardEntry {
+            index: String::new(),
+            data: String::new(),
+            records: 0,
+            withdrawn: 0,
+            newest_modified: None,
+            ecosystems: BTreeMap::new(),
+            shared: BTreeMap::new(),
+        }
+    }
+}
+
+/// Appends an old shard's records that no record of this import replaced,
+/// as stored bytes, with their keys.
+fn copy_survivors(
+    shard: &mut NewShard,
+    old: &OldShard,
+    won: &HashMap<Rc<str>, Won>,
+    root: &Path,
+) -> Result<()> {
+    let here = |e: std::io::Error| {
+        damaged(
+            Path::new(&old.entry.index),
+            format!("shard {}: {e}", old.entry.index),
+            root,
+        )
+    };
+    let names = old.table.names().map_err(here)?;
+    let mut keys: Vec<Vec<u32>> = vec![Vec::new(); old.table.len()];
+    for (k, (_, numbers)) in names.iter().enumerate() {
+        for &n in numbers {
+            keys[n as usize].push(k as u32);
+        }
+    }
+    let mut buf = Vec::new();
+    for (n, key_numbers) in keys.iter().enumerate() {
+        let (id, entry) = old.table.get(n).map_err(here)?;
+        if won.contains_key(id) {
+            continue;
+        }
+        buf.resize(entry.len as usize, 0);
+        std::os::unix::fs::FileExt::read_exact_at(&old.table.data, &mut buf, entry.offset)
+            .map_err(here)?;
+        shard
+            .data
+            .write_all(&buf)
+            .map_err(|e| Error::file(&shard.dir, format!("cannot write the OSV cache: {e}")))?;
+        let offset = shard.written;
+        shard.written += buf.len() as u64;
+        shard.records.push(NewRecord {
+            id: Rc::from(id),
+            entry: Entry { offset, ..entry },
+            keys: key_numbers
+                .iter()
+                .map(|&k| names[k as usize].0.clone())
+                .collect(),
+            dead: false,
+            shared: old.entry.shared.contains_key(id),
+        });
+    }
+    Ok(())
+}
+
+/// Flushes a shard's data, writes its index and counts; `None` when it holds nothing.
+fn write_shard(shard: NewShard) -> Result<Option<ShardEntry>> {
+    let data_name = format!("{}.dat", shard.stem);
+    let index_name = format!("{}.idx", shard.stem);
+    let data_path = shard.dir.join(&data_name);
+    let index_path = shard.dir.join(&index_name);
+    let write_err =
+        |p: &Path, e: std::io::Error| Error::file(p, format!("cannot write the OSV cache: {e}"));
+    let file = shard
+        .data
+        .into_inner()
+        .map_err(|e| write_err(&data_path, e.into_error()))?;
+    file.sync_all().map_err(|e| write_err(&data_path, e))?;
+    drop(file);
+    let live: Vec<&NewRecord> = shard.records.iter().filter(|r| !r.dead).collect();
+    if live.is_empty() {
+        return Ok(None);
+    }
+    let mut entry = ShardEntry {
+        index: index_name,
+        data: data_name,
+        ..ShardEntry::empty()
+    };
+    for r in &live {
+        entry.records += 1;
+        if r.entry.withdrawn {
+            entry.withdrawn += 1;
+        }
+        if r.entry.modified > entry.newest_modified {
+            entry.newest_modified = r.entry.modified;
+        }
+        let mut ecosystems: Vec<&[u8]> = r
+            .keys
+            .iter()
+            .map(|k| k.split(|&b| b == 0).next().unwrap_or(k))
+            .collect();
+        ecosystems.sort();
+        ecosystems.dedup();
+        for e in ecosystems {
+            *entry
+                .ecosystems
+                .entry(String::from_utf8_lossy(e).into_owned())
+                .or_default() += 1;
+        }
+        if r.shared {
+            entry.shared.insert(r.id.to_string(), r.entry.withdrawn);
+        }
+    }
+    let records = live
+        .iter()
+        .map(|r| shard::Record {
+            id: &r.id,
+            entry: r.entry.clone(),
+            keys: r.keys.clone(),
+        })
+        .collect();
+    shard::write_index(&index_path, records).map_err(|e| write_err(&index_path, e))?;
+    Ok(Some(entry))
 }
 
 /// Imports OSV data into the cache at `root`: directories of OSV JSON (walked
@@ -215,7 +663,8 @@ pub fn import(paths: &[PathBuf], root: &Path) -> Result<ImportSummary> {
         .collect::<Result<Vec<_>>>()?;
 
     let osv = osv_dir(root);
-    std::fs::create_dir_all(&osv).map_err(|e| {
+    let shards_dir = osv.join(SHARDS);
+    std::fs::create_dir_all(&shards_dir).map_err(|e| {
         Error::file(
             &osv,
             format!(
@@ -229,49 +678,47 @@ pub fn import(paths: &[PathBuf], root: &Path) -> Result<ImportSummary> {
     let previous = open(root)?;
     let now = jiff::Timestamp::now();
 
-    // Written as tmp-*, renamed to gen-* when complete: only whole
-    // generations ever carry the gen- prefix.
+    let mut old = BTreeMap::new();
+    if let Some(prev) = &previous {
+        for (base, entry) in &prev.manifest.shards {
+            let (index, data) = (prev.shard_path(&entry.index), prev.shard_path(&entry.data));
+            let table = Table::open(&index, &data).map_err(|e| damaged(&index, e, root))?;
+            old.insert(
+                base.clone(),
+                OldShard {
+                    entry: entry.clone(),
+                    table,
+                },
+            );
+        }
+    }
+
+    // Written into tmp-XXXXXX, moved into place when complete; the files
+    // are named after it, so no name is ever reused.
     let tmp = tempfile::Builder::new()
         .prefix("tmp-")
         .tempdir_in(&osv)
         .map_err(|e| Error::file(&osv, format!("cannot write the OSV cache: {e}")))?;
-    let data_path = tmp.path().join(DATA);
-    let write_err =
-        |e: std::io::Error| Error::file(&data_path, format!("cannot write the OSV cache: {e}"));
-    let mut out = BufWriter::new(File::create(&data_path).map_err(write_err)?);
-    let mut written = 0u64;
-
-    let mut builder: Builder<Span> = Builder::default();
-    let mut sources: Vec<SourceEntry> = Vec::new();
-    if let Some(prev) = &previous {
-        let mut keys: Vec<Vec<(String, String)>> = vec![Vec::new(); prev.index.records.len()];
-        for (ecosystem, names) in &prev.index.packages {
-            for (name, numbers) in names {
-                for &n in numbers {
-                    keys[n as usize].push((ecosystem.clone(), name.clone()));
-                }
-            }
-        }
-        for (r, keys) in prev.index.records.iter().zip(keys) {
-            let meta = Meta {
-                id: r.id.clone(),
-                modified: r.modified.clone(),
-                modified_at: r.modified.as_deref().and_then(|m| m.parse().ok()),
-                withdrawn: r.withdrawn,
-                keys,
-            };
-            builder.add(
-                meta,
-                Span::Old {
-                    offset: r.offset,
-                    len: r.len,
-                },
-            );
-        }
-        sources = prev.index.sources.clone();
-    }
-
-    let (mut added, mut replaced, mut kept_newer) = (0, 0, 0);
+    let suffix = tmp
+        .path()
+        .file_name()
+        .map(|n| n.to_string_lossy().trim_start_matches("tmp-").to_string())
+        .unwrap_or_default();
+    let mut writer = Writer {
+        tmp: tmp.path(),
+        suffix: suffix.clone(),
+        old: &old,
+        new: BTreeMap::new(),
+        dirty: BTreeSet::new(),
+        won: HashMap::new(),
+        added: 0,
+        replaced: 0,
+        kept_newer: 0,
+    };
+    let mut sources: Vec<SourceEntry> = previous
+        .as_ref()
+        .map(|p| p.manifest.sources.clone())
+        .unwrap_or_default();
     let mut warnings = Vec::new();
     let mut imported = Vec::new();
     for (path, kind) in paths.iter().zip(kinds) {
@@ -284,30 +731,13 @@ pub fn import(paths: &[PathBuf], root: &Path) -> Result<ImportSummary> {
             records: 0,
             skipped: Vec::new(),
         };
-        read::visit(path, kind, |found| {
-            let meta = match found.meta {
-                Ok(meta) => meta,
-                Err(why) => {
-                    entry.skipped.push(format!("{}: {why}", found.name));
-                    return Ok(());
+        read::visit_blobs(path, kind, |found| {
+            match found.meta {
+                Ok(meta) => {
+                    entry.records += 1;
+                    writer.add(meta, found.blob)?;
                 }
-            };
-            entry.records += 1;
-            let bytes = found.bytes.trim_ascii();
-            let outcome = builder.add_with(meta, || -> Result<Span> {
-                out.write_all(bytes).map_err(write_err)?;
-                out.write_all(b"\n").map_err(write_err)?;
-                let span = Span::New {
-                    offset: written,
-                    len: bytes.len() as u64,
-                };
-                written += bytes.len() as u64 + 1;
-                Ok(span)
-            })?;
-            match outcome {
-                Added::New => added += 1,
-                Added::Replaced => replaced += 1,
-                Added::KeptExisting => kept_newer += 1,
+                Err(why) => entry.skipped.push(format!("{}: {why}", found.name)),
             }
             Ok(())
         })?;
@@ -316,115 +746,139 @@ pub fn import(paths: &[PathBuf], root: &Path) -> Result<ImportSummary> {
         sources.push(entry.clone());
         imported.push(entry);
     }
+    let (counts, changed) = writer.finish(root)?;
 
-    // The old records that survive, copied byte for byte.
-    let entries = builder.into_entries();
-    let mut records = Vec::with_capacity(entries.len());
-    for (meta, span) in &entries {
-        let (offset, len) = match *span {
-            Span::New { offset, len } => (offset, len),
-            Span::Old { offset, len } => {
-                let prev = previous.as_ref().ok_or_else(|| {
-                    Error::file(
-                        &osv,
-                        "the OSV cache changed during the import; run it again",
-                    )
-                })?;
-                let bytes = read_span(&prev.data, offset, len)
-                    .map_err(|e| damaged(&prev.dir.join(DATA), e, root))?;
-                out.write_all(&bytes).map_err(write_err)?;
-                out.write_all(b"\n").map_err(write_err)?;
-                let at = written;
-                written += len + 1;
-                (at, len)
+    let mut shards: BTreeMap<String, ShardEntry> = previous
+        .as_ref()
+        .map(|p| p.manifest.shards.clone())
+        .unwrap_or_default();
+    let mut moved: Vec<PathBuf> = Vec::new();
+    let undo = |moved: &[PathBuf]| {
+        for p in moved {
+            let _ = std::fs::remove_file(p);
+        }
+    };
+    for (base, entry) in changed {
+        if entry.records == 0 {
+            shards.remove(&base);
+            continue;
+        }
+        for file in [&entry.data, &entry.index] {
+            let (from, to) = (tmp.path().join(file), shards_dir.join(file));
+            let result = if to.exists() {
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    "a file of that name is already there",
+                ))
+            } else {
+                std::fs::rename(&from, &to)
+            };
+            if let Err(e) = result {
+                undo(&moved);
+                return Err(Error::file(
+                    &to,
+                    format!("cannot write the OSV cache: {e}; run the import again"),
+                ));
             }
-        };
-        records.push(RecordEntry {
-            id: meta.id.clone(),
-            modified: meta.modified.clone(),
-            withdrawn: meta.withdrawn,
-            offset,
-            len,
-        });
+            moved.push(to);
+        }
+        shards.insert(base, entry);
     }
-    let file = out.into_inner().map_err(|e| write_err(e.into_error()))?;
-    file.sync_all().map_err(write_err)?;
-    drop(file);
-
-    let packages = index::packages(entries.iter().map(|(m, _)| m.keys.as_slice()));
-    let per_ecosystem = index::per_ecosystem(&packages);
-    let index_file = IndexFile {
+    let manifest = Manifest {
         format: FORMAT,
         imported_at: now.to_string(),
         sources,
-        records,
-        packages,
+        shards,
     };
-    let index_path = tmp.path().join(INDEX);
-    let json = serde_json::to_vec(&index_file)
-        .map_err(|e| Error::file(&index_path, format!("cannot encode the OSV index: {e}")))?;
-    fsutil::write_file(&index_path, &json)
-        .map_err(|e| Error::file(&index_path, format!("cannot write the OSV index: {e}")))?;
+    let gen_name = format!("gen-{suffix}");
+    let gen_path = osv.join(&gen_name);
+    let written = serde_json::to_vec_pretty(&manifest)
+        .map_err(|e| e.to_string())
+        .and_then(|json| fsutil::write_new(&gen_path, &json, 0o644));
+    if let Err(e) = written {
+        undo(&moved);
+        return Err(Error::file(
+            &gen_path,
+            format!("cannot write the OSV cache: {e}"),
+        ));
+    }
+    moved.push(gen_path.clone());
 
     // The swap: from here on the new generation is live.
-    let tmp_name = tmp
-        .path()
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let gen_name = format!("gen-{}", tmp_name.trim_start_matches("tmp-"));
-    let gen_dir = osv.join(&gen_name);
-    std::fs::rename(tmp.path(), &gen_dir)
-        .map_err(|e| Error::file(&gen_dir, format!("cannot write the OSV cache: {e}")))?;
-    // Renamed: dropping the guard now removes nothing.
-    drop(tmp);
     let pointer = osv.join(CURRENT);
     if let Err(e) = fsutil::write_file(&pointer, format!("{gen_name}\n").as_bytes()) {
-        let _ = std::fs::remove_dir_all(&gen_dir);
+        undo(&moved);
         return Err(Error::file(
             &pointer,
             format!("cannot switch the OSV cache to the new import: {e}; the previous data is still in use"),
         ));
     }
-    remove_stale(&osv, &gen_dir, previous.as_ref().map(|p| p.dir.as_path()));
-
+    drop(tmp);
+    drop(old);
+    let live = Opened {
+        osv: osv.clone(),
+        name: gen_name,
+        manifest,
+    };
+    remove_stale(&live, previous.as_ref());
+    let (total, _) = live.manifest.totals();
     Ok(ImportSummary {
         cache: root.to_path_buf(),
         sources: imported,
-        added,
-        replaced,
-        kept_newer,
-        total: index_file.records.len(),
-        per_ecosystem,
+        added: counts.added,
+        replaced: counts.replaced,
+        kept_newer: counts.kept_newer,
+        total,
+        per_ecosystem: live.manifest.per_ecosystem(),
         warnings,
     })
 }
 
-/// Removes generations other than the live one and the one it replaced
-/// (two imports ago, or completed by an import that then failed to swap),
-/// and temporary directories of imports that died over a day ago. Best
-/// effort: what cannot be removed costs disk space, nothing else.
-fn remove_stale(osv: &Path, live: &Path, previous: Option<&Path>) {
-    let Ok(entries) = std::fs::read_dir(osv) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let stale = if name.starts_with("gen-") {
-            path != live && Some(path.as_path()) != previous
-        } else if name.starts_with("tmp-") {
-            entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| t.elapsed().ok())
-                .is_some_and(|age| age.as_secs() > 24 * 3600)
-        } else {
-            false
-        };
-        if stale {
-            let _ = std::fs::remove_dir_all(&path);
+/// Removes manifests other than the live one and the one it replaced, shard
+/// files neither names, and temporary directories of imports that died over
+/// a day ago. Runs under the lock, so nothing else is writing. Best effort:
+/// what cannot be removed costs disk space, nothing else.
+fn remove_stale(live: &Opened, previous: Option<&Opened>) {
+    let mut keep: BTreeSet<&str> = BTreeSet::new();
+    let mut manifests = BTreeSet::from([live.name.as_str()]);
+    for opened in std::iter::once(live).chain(previous) {
+        manifests.insert(opened.name.as_str());
+        for shard in opened.manifest.shards.values() {
+            keep.insert(&shard.index);
+            keep.insert(&shard.data);
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir(&live.osv) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let stale = if name.starts_with("gen-") {
+                !manifests.contains(name.as_str())
+            } else if name.starts_with("tmp-") {
+                entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age.as_secs() > 24 * 3600)
+            } else {
+                false
+            };
+            if stale {
+                let _ = if path.is_dir() {
+                    std::fs::remove_dir_all(&path)
+                } else {
+                    std::fs::remove_file(&path)
+                };
+            }
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir(live.osv.join(SHARDS)) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !keep.contains(name.as_str()) {
+                let _ = std::fs::remove_file(entry.path());
+            }
         }
     }
 }

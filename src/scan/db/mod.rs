@@ -8,8 +8,11 @@
 //! (ecosystem, normalised package name) to record locations, and
 //! [`Db::records`] parses just the records at those locations.
 //!
-//! * The cache keeps the index on disk ([`cache`] describes the layout), so
-//!   opening it reads one index file.
+//! * The cache keeps its index on disk, sharded per ecosystem base ([`cache`]
+//!   describes the layout, [`shard`] the files): opening it reads a small
+//!   manifest (which also holds the counts [`Db::info`] reports), and a
+//!   lookup reads only its shard's block directory (once) and the one name
+//!   block it needs, then the records' compressed bytes.
 //! * A directory or zip has no index: [`Db::open`] builds one in memory by
 //!   parsing every record once, keeping only its id, `modified` and package
 //!   keys. Parsing in full at open (not lazily at lookup) is what lets a
@@ -27,11 +30,12 @@ pub mod cache;
 pub mod index;
 pub mod read;
 pub mod update;
+pub mod shard;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use jiff::{SignedDuration, Timestamp};
 
@@ -122,11 +126,18 @@ enum Store {
         archive: Mutex<zip::ZipArchive<File>>,
         entries: Vec<usize>,
     },
-    Cache {
-        data_path: PathBuf,
-        data: File,
-        spans: Vec<(u64, u64)>,
-    },
+    /// Base ecosystem → its shard, opened on the first lookup.
+    Cache(BTreeMap<String, CacheShard>),
+}
+
+/// A shard's files are opened with the manifest, so they stay readable
+/// however many imports come before the first lookup; they are read from on
+/// the first lookup.
+struct CacheShard {
+    index: PathBuf,
+    data: PathBuf,
+    files: Mutex<Option<(File, File)>>,
+    reader: OnceLock<std::result::Result<shard::Reader, String>>,
 }
 
 /// An opened OSV database: an index in memory, records read on demand.
@@ -166,31 +177,48 @@ impl Db {
                  or run `wharf db import DIR|ZIP` (OSV records you have), or pass --db DIR|ZIP",
             ));
         };
-        let index = opened.index;
+        let manifest = &opened.manifest;
+        let (records, withdrawn) = manifest.totals();
         let info = DbInfo {
             source: source.describe(),
-            per_ecosystem: index::per_ecosystem(&index.packages),
-            records: index.records.len(),
-            withdrawn: index.records.iter().filter(|r| r.withdrawn).count(),
-            newest_modified: index::newest(index.records.iter().map(|r| r.modified.as_deref())),
-            imported_at: index.imported_at.parse().ok(),
-            skipped: index.sources.iter().map(|s| s.skipped.len()).sum(),
+            per_ecosystem: manifest.per_ecosystem(),
+            records,
+            withdrawn,
+            newest_modified: manifest.newest_modified(),
+            imported_at: manifest.imported_at.parse().ok(),
+            skipped: 0,
         };
-        let warnings = index
-            .sources
-            .iter()
-            .flat_map(|s| s.skipped.iter().cloned())
-            .collect();
+        let mut shards = BTreeMap::new();
+        for (base, s) in &manifest.shards {
+            let (index, data) = (opened.shard_path(&s.index), opened.shard_path(&s.data));
+            let open = |p: &Path| {
+                File::open(p).map_err(|e| {
+                    Error::file(
+                        p,
+                        format!(
+                            "cannot read the OSV cache: {e}; remove {} and run `wharf db import` (or `wharf db update`) again",
+                            opened.osv.display()
+                        ),
+                    )
+                })
+            };
+            let files = (open(&index)?, open(&data)?);
+            shards.insert(
+                base.clone(),
+                CacheShard {
+                    index,
+                    data,
+                    files: Mutex::new(Some(files)),
+                    reader: OnceLock::new(),
+                },
+            );
+        }
         Ok(Db {
-            store: Store::Cache {
-                data_path: opened.dir.join("records.dat"),
-                data: opened.data,
-                spans: index.records.iter().map(|r| (r.offset, r.len)).collect(),
-            },
-            packages: index.packages,
+            store: Store::Cache(shards),
+            packages: index::Packages::new(),
             info,
             downloaded: update::state::downloaded(root),
-            warnings: Mutex::new(warnings),
+            warnings: Mutex::new(manifest.skipped()),
         })
     }
 
@@ -260,6 +288,9 @@ impl Db {
     /// indexed) is skipped and warned about, like any corrupt record. An
     /// error means the data could not be read at all.
     pub fn records(&self, ecosystem: &str, name: &str) -> Result<Vec<Record>> {
+        if let Store::Cache(shards) = &self.store {
+            return self.cache_records(shards, ecosystem, name);
+        }
         let key = read::normalise_name(ecosystem, name);
         let Some(numbers) = self.packages.get(ecosystem).and_then(|m| m.get(&key)) else {
             return Ok(Vec::new());
@@ -303,23 +334,59 @@ impl Db {
                     )),
                 }
             }
-            Store::Cache {
-                data_path,
-                data,
-                spans,
-            } => {
-                let &(offset, len) = spans
-                    .get(n)
-                    .ok_or_else(|| Error::Usage(format!("OSV index: no record {n}")))?;
-                let bytes = cache::read_span(data, offset, len).map_err(|e| {
-                    Error::file(
-                        data_path,
-                        format!("cannot read the OSV cache: {e}; run `wharf db import` again"),
-                    )
-                })?;
-                Ok((format!("{}@{offset}", data_path.display()), Ok(bytes)))
+            Store::Cache(_) => Err(Error::Usage(format!("OSV index: no record {n}"))),
+        }
+    }
+
+    /// Lookups in the cache: the shard of the ecosystem's base, opened once.
+    fn cache_records(
+        &self,
+        shards: &BTreeMap<String, CacheShard>,
+        ecosystem: &str,
+        name: &str,
+    ) -> Result<Vec<Record>> {
+        let Some(shard) = shards.get(cache::shard_of(ecosystem)) else {
+            return Ok(Vec::new());
+        };
+        let damaged = |e: &dyn std::fmt::Display| {
+            Error::file(
+                &shard.index,
+                format!(
+                    "cannot read the OSV cache: {e}; remove {} and run `wharf db import` (or `wharf db update`) again",
+                    shard.index.parent().and_then(|p| p.parent()).unwrap_or(&shard.index).display()
+                ),
+            )
+        };
+        let reader = shard
+            .reader
+            .get_or_init(|| {
+                let files = shard.files.lock().ok().and_then(|mut f| f.take());
+                match files {
+                    Some((index, data)) => shard::Reader::from_files(index, data),
+                    None => shard::Reader::open(&shard.index, &shard.data),
+                }
+                .map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(|e| damaged(e))?;
+        let numbers = reader
+            .lookup(&cache::key(ecosystem, name))
+            .map_err(|e| damaged(&e))?;
+        let mut out: Vec<Record> = Vec::with_capacity(numbers.len());
+        for n in numbers {
+            let entry = reader.entry(n).map_err(|e| damaged(&e))?;
+            let bytes = reader.bytes(&entry).map_err(|e| damaged(&e))?;
+            let label = format!("{}@{}", shard.data.display(), entry.offset);
+            match shard::decode(entry.codec, entry.raw_len, &bytes)
+                .and_then(|b| read::parse_record(&b))
+            {
+                Ok(record) => out.push(record),
+                Err(why) => self.late_skip(format!("{label}: {why}")),
             }
         }
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        out.dedup_by(|a, b| a.id == b.id);
+        Ok(out)
     }
 
     fn late_skip(&self, warning: String) {

@@ -15,6 +15,7 @@ use std::sync::Mutex;
 
 use jiff::Timestamp;
 
+use super::shard::{self, Blob, Codec};
 use crate::scan::osv::Record;
 use crate::{Error, Result};
 
@@ -336,7 +337,7 @@ fn too_large(size: u64) -> String {
 
 /// Parses a batch, split over the available cores; results keep the batch's order.
 fn parse_batch(batch: Vec<Raw>) -> Vec<Found> {
-    let parse = |raw: Raw| -> Found {
+    par_map(batch, |raw: Raw| -> Found {
         match raw.bytes {
             Ok(bytes) => {
                 let meta = parse_meta(&bytes);
@@ -354,16 +355,20 @@ fn parse_batch(batch: Vec<Raw>) -> Vec<Found> {
                 meta: Err(why),
             },
         }
-    };
+    })
+}
+
+/// Maps a batch over the available cores (at most 4); results keep the batch's order.
+fn par_map<T: Send, U: Send>(batch: Vec<T>, f: impl Fn(T) -> U + Sync) -> Vec<U> {
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
         .min(4);
     if threads < 2 || batch.len() < 16 {
-        return batch.into_iter().map(parse).collect();
+        return batch.into_iter().map(f).collect();
     }
     let per = batch.len().div_ceil(threads);
-    let mut chunks: Vec<Vec<Raw>> = Vec::new();
+    let mut chunks: Vec<Vec<T>> = Vec::new();
     let mut rest = batch;
     while rest.len() > per {
         let tail = rest.split_off(per);
@@ -371,14 +376,15 @@ fn parse_batch(batch: Vec<Raw>) -> Vec<Found> {
         rest = tail;
     }
     chunks.push(rest);
+    let f = &f;
     std::thread::scope(|scope| {
         let handles: Vec<_> = chunks
             .into_iter()
-            .map(|chunk| scope.spawn(move || chunk.into_iter().map(parse).collect::<Vec<_>>()))
+            .map(|chunk| scope.spawn(move || chunk.into_iter().map(f).collect::<Vec<_>>()))
             .collect();
         let mut out = Vec::new();
         for handle in handles {
-            // A panic in a parser thread is a bug; re-raise it where it belongs.
+            // A panic in a worker thread is a bug; re-raise it where it belongs.
             match handle.join() {
                 Ok(found) => out.extend(found),
                 Err(panic) => std::panic::resume_unwind(panic),
@@ -386,6 +392,187 @@ fn parse_batch(batch: Vec<Raw>) -> Vec<Found> {
         }
         out
     })
+}
+
+/// A record found by an import: its metadata (or why it is skipped) and its
+/// bytes as the cache stores them.
+pub struct FoundBlob {
+    pub name: String,
+    pub meta: std::result::Result<Meta, String>,
+    pub blob: Blob,
+}
+
+/// What the reading thread hands the parsers.
+enum Pending {
+    /// JSON as read (a file, or a zip entry stored or compressed otherwise).
+    Plain(Raw),
+    /// A zip entry's raw deflate, with its declared size and CRC-32.
+    Deflated {
+        name: String,
+        bytes: Vec<u8>,
+        size: u64,
+        crc: u32,
+    },
+}
+
+/// Like [`visit`], for an import: records come with the bytes the cache
+/// keeps. A zip entry's deflate stream is kept as it is (inflated here only
+/// to be parsed and checked against its CRC-32); plain JSON is compressed.
+/// Inflating, parsing and compressing run in parallel, a batch at a time.
+pub fn visit_blobs(
+    path: &Path,
+    kind: Kind,
+    mut each: impl FnMut(FoundBlob) -> Result<()>,
+) -> Result<()> {
+    match kind {
+        Kind::Json | Kind::Dir => {
+            visit(path, kind, |found| {
+                // Parsed in parallel by visit(); compressed here.
+                let blob = match &found.meta {
+                    Ok(_) => Blob::compress(&found.bytes),
+                    Err(_) => Blob::compress(b""),
+                };
+                each(FoundBlob {
+                    name: found.name,
+                    meta: found.meta,
+                    blob,
+                })
+            })?;
+            Ok(())
+        }
+        Kind::Zip => {
+            let file = File::open(path)
+                .map_err(|e| Error::file(path, format!("cannot open the OSV archive: {e}")))?;
+            let mut archive = zip::ZipArchive::new(file).map_err(|e| {
+                Error::file(
+                    path,
+                    format!("not a zip archive ({e}); pass a directory of OSV JSON records, a .json record or osv.dev's all.zip"),
+                )
+            })?;
+            let mut batch: Vec<Pending> = Vec::with_capacity(BATCH);
+            let mut flush = |batch: &mut Vec<Pending>| -> Result<()> {
+                for found in par_map(std::mem::take(batch), finish_blob) {
+                    let found = found.map_err(|why| {
+                        Error::file(
+                            path,
+                            format!("the OSV archive is damaged: {why}; download it again"),
+                        )
+                    })?;
+                    each(found)?;
+                }
+                Ok(())
+            };
+            for index in 0..archive.len() {
+                if let Some(p) = read_zip_raw(&mut archive, path, index)? {
+                    batch.push(p);
+                    if batch.len() == BATCH {
+                        flush(&mut batch)?;
+                    }
+                }
+            }
+            flush(&mut batch)?;
+            Ok(())
+        }
+    }
+}
+/// Reads entry `index` of the archive for an import, if it is a `.json`
+/// file: a deflated entry's compressed bytes as they are, any other entry
+/// decompressed by the archive reader. Sizes are checked before reading.
+fn read_zip_raw(
+    archive: &mut zip::ZipArchive<File>,
+    path: &Path,
+    index: usize,
+) -> Result<Option<Pending>> {
+    let damaged = |e: &dyn std::fmt::Display| {
+        Error::file(
+            path,
+            format!("the OSV archive is damaged: {e}; download it again"),
+        )
+    };
+    let entry = archive.by_index_raw(index).map_err(|e| damaged(&e))?;
+    let entry_name = entry.name().to_string();
+    let is_json =
+        entry_name.len() > 5 && entry_name[entry_name.len() - 5..].eq_ignore_ascii_case(".json");
+    if entry.is_dir() || !is_json {
+        return Ok(None);
+    }
+    if entry.compression() != zip::CompressionMethod::Deflated {
+        drop(entry);
+        return Ok(read_zip_entry(archive, path, index)?.map(Pending::Plain));
+    }
+    let name = format!("{}:{entry_name}", path.display());
+    let (size, crc, compressed) = (entry.size(), entry.crc32(), entry.compressed_size());
+    if size > MAX_RECORD_BYTES || compressed > MAX_RECORD_BYTES {
+        return Ok(Some(Pending::Plain(Raw {
+            name,
+            origin: Origin::ZipEntry(index),
+            bytes: Err(too_large(size.max(compressed))),
+        })));
+    }
+    let mut bytes = Vec::with_capacity(compressed as usize);
+    entry
+        .take(MAX_RECORD_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| damaged(&format!("entry {entry_name}: {e}")))?;
+    Ok(Some(Pending::Deflated {
+        name,
+        bytes,
+        size,
+        crc,
+    }))
+}
+
+/// Inflates (and checks), parses, and compresses what needs it: the parallel
+/// part of an import. An entry that does not inflate to what the archive
+/// declares means a damaged archive: an error, not a corrupt record.
+fn finish_blob(p: Pending) -> std::result::Result<FoundBlob, String> {
+    match p {
+        Pending::Plain(raw) => {
+            let (meta, blob) = match raw.bytes {
+                Ok(bytes) => {
+                    let meta = parse_meta(&bytes);
+                    let blob = Blob::compress(if meta.is_ok() { &bytes } else { b"" });
+                    (meta, blob)
+                }
+                Err(why) => (Err(why), Blob::compress(b"")),
+            };
+            Ok(FoundBlob {
+                name: raw.name,
+                meta,
+                blob,
+            })
+        }
+        Pending::Deflated {
+            name,
+            bytes,
+            size,
+            crc,
+        } => {
+            let json =
+                shard::inflate(&bytes, size as usize).map_err(|why| format!("{name}: {why}"))?;
+            if json.len() as u64 != size {
+                return Err(format!(
+                    "{name} inflates to {} bytes, not the {size} it declares",
+                    json.len()
+                ));
+            }
+            let mut sum = flate2::Crc::new();
+            sum.update(&json);
+            if sum.sum() != crc {
+                return Err(format!("{name} fails its CRC-32 check"));
+            }
+            let meta = parse_meta(&json);
+            Ok(FoundBlob {
+                name,
+                meta,
+                blob: Blob {
+                    codec: Codec::Deflate,
+                    raw_len: size as u32,
+                    bytes,
+                },
+            })
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Unit tests of the db over small records written here; the real data
 //! (`/work/shared/osv`) is exercised by the integration tests.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::*;
@@ -250,4 +251,279 @@ fn ecosystems_with_data_include_those_downloaded_empty() {
     // A directory knows nothing of downloads.
     let db = Db::open(&Source::Dir(src.path().to_path_buf())).unwrap();
     assert!(!db.ecosystems_with_data().contains("Alpine"));
+}
+
+fn shard_files(root: &Path) -> BTreeMap<String, (u64, i64, Vec<u8>)> {
+    use std::os::unix::fs::MetadataExt as _;
+    std::fs::read_dir(root.join("osv/shards"))
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let m = e.metadata().unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                (
+                    m.ino(),
+                    m.mtime_nsec() + m.mtime() * 1_000_000_000,
+                    std::fs::read(e.path()).unwrap(),
+                ),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn an_import_rewrites_only_the_shards_it_changes() {
+    let root = tempfile::tempdir().unwrap();
+    let one = tempfile::tempdir().unwrap();
+    for i in 0..300 {
+        write(
+            one.path(),
+            &format!("N{i}.json"),
+            &record(
+                &format!("N{i}"),
+                "2024-01-01T00:00:00Z",
+                &[("npm", &format!("p{i}"))],
+            ),
+        );
+        write(
+            one.path(),
+            &format!("P{i}.json"),
+            &record(
+                &format!("P{i}"),
+                "2024-01-01T00:00:00Z",
+                &[("PyPI", &format!("q{i}"))],
+            ),
+        );
+    }
+    import(&[one.path().to_path_buf()], root.path()).unwrap();
+    let before = shard_files(root.path());
+    let npm_before: Vec<_> = before
+        .keys()
+        .filter(|k| k.starts_with("npm-"))
+        .cloned()
+        .collect();
+    assert_eq!(npm_before.len(), 2, "{:?}", before.keys());
+
+    let two = tempfile::tempdir().unwrap();
+    for i in 0..100 {
+        write(
+            two.path(),
+            &format!("P{i}.json"),
+            &record(
+                &format!("P{i}"),
+                "2025-01-01T00:00:00Z",
+                &[("PyPI", &format!("r{i}"))],
+            ),
+        );
+    }
+    let summary = import(&[two.path().to_path_buf()], root.path()).unwrap();
+    assert_eq!((summary.replaced, summary.total), (100, 600));
+    let after = shard_files(root.path());
+    for name in &npm_before {
+        assert_eq!(after.get(name), before.get(name), "{name} was rewritten");
+    }
+    let live = cache::open(root.path()).unwrap().unwrap();
+    assert_eq!(
+        [
+            &live.manifest.shards["npm"].index,
+            &live.manifest.shards["npm"].data
+        ]
+        .map(|s| s.to_string())
+        .to_vec()
+        .iter()
+        .filter(|s| npm_before.contains(s))
+        .count(),
+        2,
+        "the new manifest names npm's old files"
+    );
+    assert!(!npm_before.contains(&live.manifest.shards["PyPI"].data));
+    // The previous generation's PyPI files stay for scans that opened it.
+    assert!(before
+        .keys()
+        .filter(|k| k.starts_with("PyPI-"))
+        .all(|k| after.contains_key(k)));
+
+    let db = Db::open(&Source::Cache(root.path().to_path_buf())).unwrap();
+    assert_eq!(ids(&db.records("PyPI", "r5").unwrap()), ["P5"]);
+    assert!(db.records("PyPI", "q5").unwrap().is_empty());
+    assert_eq!(ids(&db.records("PyPI", "q200").unwrap()), ["P200"]);
+    assert_eq!(ids(&db.records("npm", "p7").unwrap()), ["N7"]);
+    let info = db.info();
+    assert_eq!(
+        (
+            info.records,
+            info.per_ecosystem["npm"],
+            info.per_ecosystem["PyPI"]
+        ),
+        (600, 300, 300)
+    );
+
+    // A third import drops the first generation's PyPI files, never npm's.
+    let three = tempfile::tempdir().unwrap();
+    write(
+        three.path(),
+        "P1.json",
+        &record("P1", "2026-01-01T00:00:00Z", &[("PyPI", "s1")]),
+    );
+    import(&[three.path().to_path_buf()], root.path()).unwrap();
+    let third = shard_files(root.path());
+    assert!(npm_before.iter().all(|n| third.get(n) == before.get(n)));
+    assert!(before
+        .keys()
+        .filter(|k| k.starts_with("PyPI-"))
+        .all(|k| !third.contains_key(k)));
+}
+
+#[test]
+fn a_record_naming_two_ecosystems_is_in_both_shards_and_counted_once() {
+    let root = tempfile::tempdir().unwrap();
+    let one = tempfile::tempdir().unwrap();
+    write(
+        one.path(),
+        "G.json",
+        &record(
+            "GHSA-x",
+            "2024-01-01T00:00:00Z",
+            &[("npm", "jquery"), ("Maven", "org.webjars.npm:jquery")],
+        ),
+    );
+    write(
+        one.path(),
+        "N.json",
+        &record("N", "2024-01-01T00:00:00Z", &[("npm", "x")]),
+    );
+    write(
+        one.path(),
+        "E.json",
+        r#"{"id":"EMPTY","modified":"2024-01-01T00:00:00Z","withdrawn":"2024-02-01T00:00:00Z"}"#,
+    );
+    import(&[one.path().to_path_buf()], root.path()).unwrap();
+    // The same record again, from a second zip: a duplicate, not a second record.
+    import(&[one.path().join("G.json")], root.path()).unwrap();
+    let db = Db::open(&Source::Cache(root.path().to_path_buf())).unwrap();
+    assert_eq!(ids(&db.records("npm", "jquery").unwrap()), ["GHSA-x"]);
+    assert_eq!(
+        ids(&db.records("Maven", "org.webjars.npm:jquery").unwrap()),
+        ["GHSA-x"]
+    );
+    let info = db.info();
+    assert_eq!(info.records, 3);
+    assert_eq!(info.withdrawn, 1);
+    assert_eq!(info.per_ecosystem["npm"], 2);
+    assert_eq!(info.per_ecosystem["Maven"], 1);
+
+    // A newer version names npm only: Maven's shard loses its copy.
+    let two = tempfile::tempdir().unwrap();
+    write(
+        two.path(),
+        "G.json",
+        &record("GHSA-x", "2025-01-01T00:00:00Z", &[("npm", "jquery")]),
+    );
+    import(&[two.path().to_path_buf()], root.path()).unwrap();
+    let db = Db::open(&Source::Cache(root.path().to_path_buf())).unwrap();
+    assert!(db
+        .records("Maven", "org.webjars.npm:jquery")
+        .unwrap()
+        .is_empty());
+    assert_eq!(ids(&db.records("npm", "jquery").unwrap()), ["GHSA-x"]);
+    let info = db.info();
+    assert_eq!(info.records, 3);
+    assert!(!info.per_ecosystem.contains_key("Maven"), "{info:?}");
+
+    // An older version loses, wherever the newer one is.
+    let three = tempfile::tempdir().unwrap();
+    write(
+        three.path(),
+        "G.json",
+        &record("GHSA-x", "2020-01-01T00:00:00Z", &[("Maven", "old:thing")]),
+    );
+    let summary = import(&[three.path().to_path_buf()], root.path()).unwrap();
+    assert_eq!((summary.kept_newer, summary.total), (1, 3));
+    let db = Db::open(&Source::Cache(root.path().to_path_buf())).unwrap();
+    assert!(db.records("Maven", "old:thing").unwrap().is_empty());
+}
+
+#[test]
+fn a_cache_in_the_old_format_says_what_to_remove() {
+    let root = tempfile::tempdir().unwrap();
+    let osv = root.path().join("osv");
+    std::fs::create_dir_all(osv.join("gen-abc123")).unwrap();
+    std::fs::write(osv.join("CURRENT"), "gen-abc123\n").unwrap();
+    std::fs::write(
+        osv.join("gen-abc123/index.json"),
+        r#"{"format":1,"imported_at":"2024-01-01T00:00:00Z","sources":[],"records":[],"packages":{}}"#,
+    )
+    .unwrap();
+    std::fs::write(osv.join("gen-abc123/records.dat"), "").unwrap();
+    let err = Db::open(&Source::Cache(root.path().to_path_buf()))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("format 1"), "{err}");
+    assert!(err.contains(&format!("remove {}", osv.display())), "{err}");
+    assert!(err.contains("wharf db import"), "{err}");
+    let one = tempfile::tempdir().unwrap();
+    sample(one.path());
+    let err = import(&[one.path().to_path_buf()], root.path())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("format 1"), "{err}");
+    // A manifest from a future wharf, likewise.
+    std::fs::write(osv.join("CURRENT"), "gen-future\n").unwrap();
+    std::fs::write(osv.join("gen-future"), r#"{"format":3}"#).unwrap();
+    let err = Db::open(&Source::Cache(root.path().to_path_buf()))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("format 3"), "{err}");
+}
+
+#[test]
+fn a_failed_import_leaves_every_shard_as_it_was() {
+    let root = tempfile::tempdir().unwrap();
+    let one = tempfile::tempdir().unwrap();
+    sample(one.path());
+    import(&[one.path().to_path_buf()], root.path()).unwrap();
+    let before = shard_files(root.path());
+    let two = tempfile::tempdir().unwrap();
+    // Records for two shards, enough for a parse batch to be written, then an unreadable one.
+    for i in 0..300 {
+        write(
+            two.path(),
+            &format!("A{i:03}.json"),
+            &record(
+                &format!("A{i}"),
+                "2030-01-01T00:00:00Z",
+                &[("PyPI", "django"), ("npm", "x")],
+            ),
+        );
+    }
+    std::os::unix::fs::symlink(two.path().join("gone"), two.path().join("Z.json")).unwrap();
+    assert!(import(&[two.path().to_path_buf()], root.path()).is_err());
+    assert_eq!(shard_files(root.path()), before);
+    let db = Db::open(&Source::Cache(root.path().to_path_buf())).unwrap();
+    assert_eq!(ids(&db.records("PyPI", "django").unwrap()), ["A", "B"]);
+}
+
+#[test]
+fn a_damaged_shard_is_an_error_naming_the_cache() {
+    let root = tempfile::tempdir().unwrap();
+    let one = tempfile::tempdir().unwrap();
+    sample(one.path());
+    import(&[one.path().to_path_buf()], root.path()).unwrap();
+    let live = cache::open(root.path()).unwrap().unwrap();
+    std::fs::write(
+        live.shard_path(&live.manifest.shards["PyPI"].index),
+        b"junk",
+    )
+    .unwrap();
+    let db = Db::open(&Source::Cache(root.path().to_path_buf())).unwrap();
+    // Other shards still answer; the damaged one is an error, not "not affected".
+    assert_eq!(
+        ids(&db.records("Debian:11", "python-django").unwrap()),
+        ["C"]
+    );
+    let err = db.records("PyPI", "django").unwrap_err().to_string();
+    assert!(err.contains("remove") && err.contains("osv"), "{err}");
 }
