@@ -29,8 +29,8 @@
 pub mod cache;
 pub mod index;
 pub mod read;
-pub mod update;
 pub mod shard;
+pub mod update;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;

@@ -167,7 +167,13 @@ pub(super) fn render(report: &ScanReport, colour: bool) -> String {
             ),
         );
         for n in view.not_scanned {
-            out.push_str(&format!("  {}: {}\n", clean(&n.reason), clean(&n.some(10))));
+            // The packages, then why: the reason is ours and says what to
+            // do, so it is not cut at a cell's width.
+            out.push_str(&format!(
+                "  {}\n    {}\n",
+                clean(&n.some(10)),
+                clean_to(&n.reason, 4 * CELL_MAX)
+            ));
         }
     }
 
@@ -291,6 +297,11 @@ fn format_row(row: &[String; 5], widths: &[usize; 5]) -> String {
 /// sequences could rewrite the screen) and bidirectional overrides shown
 /// escaped, newlines as spaces, length capped.
 fn clean(text: &str) -> String {
+    clean_to(text, CELL_MAX)
+}
+
+/// [`clean`], capped at `max` characters.
+fn clean_to(text: &str, max: usize) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -303,5 +314,5 @@ fn clean(text: &str) -> String {
             c => out.push(c),
         }
     }
-    clip(&out, CELL_MAX)
+    clip(&out, max)
 }
