@@ -50,7 +50,7 @@ if [ -f "$out/done" ]; then
   exit 0
 fi
 
-for tool in debootstrap umoci pip3 npm cargo go; do
+for tool in debootstrap umoci npm cargo go; do
   if ! command -v "$tool" >/dev/null; then
     echo "parity-image: needs $tool (.ci/run installs it)" >&2
     exit 2
@@ -83,7 +83,11 @@ rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
 # except as noted.
 say "pip install"
 site="$root/usr/local/lib/python3.11/dist-packages"
-pip_target=(python3 -m pip install -q --disable-pip-version-check --no-deps --no-compile
+# The venv .ci/run makes has a pip of its own (Debian's python3 refuses
+# to install outside one); otherwise this machine's python3.
+python="${WHARF_VENV:-$HOME/.cache/wharf-venv}/bin/python"
+[ -x "$python" ] || python=python3
+pip_target=("$python" -m pip install -q --disable-pip-version-check --no-deps --no-compile
   --target "$site" --only-binary=:all: --implementation cp)
 "${pip_target[@]}" --python-version 3.11 --abi cp311 --abi abi3 --abi none \
   --platform manylinux2014_x86_64 --platform manylinux2010_x86_64 --platform manylinux1_x86_64 \
@@ -96,9 +100,9 @@ pip_target=(python3 -m pip install -q --disable-pip-version-check --no-deps --no
 # PyYAML 5.3.1 ships only an sdist for Linux: built into a wheel here, then
 # installed from it like the others.
 wheels="$out.tmp/wheels"
-python3 -m pip wheel -q --disable-pip-version-check --no-deps --no-binary=:all: \
+"$python" -m pip wheel -q --disable-pip-version-check --no-deps --no-binary=:all: \
   -w "$wheels" PyYAML==5.3.1
-python3 -m pip install -q --disable-pip-version-check --no-deps --no-compile \
+"$python" -m pip install -q --disable-pip-version-check --no-deps --no-compile \
   --target "$site" "$wheels"/*.whl
 rm -rf "$wheels" "$site/bin"
 
