@@ -228,20 +228,6 @@ fn of_type(keys: &BTreeSet<Key>, kind: &str) -> BTreeSet<Key> {
 
 // --- ground truth --------------------------------------------------------------
 
-/// Where Syft found a package: its `syft:location:N:path` properties.
-fn syft_locations(found: &[Value]) -> BTreeSet<String> {
-    found
-        .iter()
-        .flat_map(|c| c["properties"].as_array().into_iter().flatten())
-        .filter(|p| {
-            p["name"]
-                .as_str()
-                .is_some_and(|n| n.starts_with("syft:location:") && n.ends_with(":path"))
-        })
-        .filter_map(|p| p["value"].as_str().map(str::to_string))
-        .collect()
-}
-
 /// What the image's root holds, read with each ecosystem's own tools and
 /// files.
 struct Truth {
@@ -289,6 +275,7 @@ fn truth(root: &Path) -> Truth {
     let mut pypi_dpkg_owned = BTreeSet::new();
     let mut npm = BTreeSet::new();
     let mut npm_projects = BTreeSet::new();
+    // Where the image keeps them: /usr (Debian's and pip's), /srv (npm's).
     for entry in walkdir::WalkDir::new(root.join("usr"))
         .into_iter()
         .chain(walkdir::WalkDir::new(root.join("srv")))
@@ -356,6 +343,20 @@ fn truth(root: &Path) -> Truth {
 }
 
 // --- Syft ------------------------------------------------------------------------
+
+/// Where Syft found a package: its `syft:location:N:path` properties.
+fn syft_locations(found: &[Value]) -> BTreeSet<String> {
+    found
+        .iter()
+        .flat_map(|c| c["properties"].as_array().into_iter().flatten())
+        .filter(|p| {
+            p["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("syft:location:") && n.ends_with(":path"))
+        })
+        .filter_map(|p| p["value"].as_str().map(str::to_string))
+        .collect()
+}
 
 /// Why a package Syft lists is not in wharf's SBOM, when that is by design:
 /// the rule's name and reason, if one holds for this package.
