@@ -342,6 +342,51 @@ fn truth(root: &Path) -> Truth {
     }
 }
 
+/// The Go modules built into the image's Go binaries that no dpkg package
+/// installed, as `go version -m` reads their build info: each main module,
+/// dependency (or its replacement) and toolchain (`stdlib`). `None` (said
+/// why) without Go.
+fn go_build_info(root: &Path, dpkg_owned: &BTreeSet<String>) -> Option<BTreeSet<Key>> {
+    let out = Command::new("go")
+        .args(["version", "-m"])
+        .arg(root.join("usr"))
+        .output();
+    let Ok(out) = out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()) else {
+        eprintln!("note: no `go` here: wharf's Go modules are compared with Syft's only");
+        return None;
+    };
+    let mut modules = BTreeSet::new();
+    let mut owned = false;
+    let mut last = None;
+    for line in out.lines() {
+        if let Some((binary, toolchain)) = line.split_once(": go") {
+            let in_image = format!("/{}", Path::new(binary).strip_prefix(root).ok()?.display());
+            owned = dpkg_owned.contains(&in_image);
+            if !owned {
+                modules.insert(key("golang", "stdlib", toolchain.trim()));
+            }
+            continue;
+        }
+        let fields: Vec<&str> = line.split('\t').map(str::trim).collect();
+        match fields.as_slice() {
+            [_, "mod" | "dep", path, version, ..] if !owned => {
+                let module = key("golang", path, version);
+                modules.insert(module.clone());
+                last = Some(module);
+            }
+            // A replacement is what was built in, in place of the line above.
+            [_, "=>", path, version, ..] if !owned => {
+                if let Some(replaced) = last.take() {
+                    modules.remove(&replaced);
+                }
+                modules.insert(key("golang", path, version));
+            }
+            _ => {}
+        }
+    }
+    Some(modules)
+}
+
 // --- Syft ------------------------------------------------------------------------
 
 /// Where Syft found a package: its `syft:location:N:path` properties.
@@ -431,10 +476,12 @@ fn syft_lists_nothing_wharf_misses_on_a_real_image() {
 
     // The figures docs/scan.md quotes.
     println!("{test}: packages by type (wharf / Syft / ground truth)");
+    let go = go_build_info(&image.root(), &truth.dpkg_owned);
     let truth_of = |kind: &str| match kind {
         "deb" => Some(truth.dpkg.len()),
         "pypi" => Some(truth.pypi.len()),
         "npm" => Some(truth.npm.len()),
+        "golang" => go.as_ref().map(BTreeSet::len),
         _ => None,
     };
     for kind in TYPES {
@@ -490,12 +537,15 @@ fn syft_lists_nothing_wharf_misses_on_a_real_image() {
         unexplained.join("\n  ")
     );
 
-    // wharf against the image's own records, exactly.
-    for (kind, expected) in [
+    // wharf against the image's own records, exactly (Go's: the build info
+    // of the binaries no deb installed).
+    let mut exact = vec![
         ("deb", &truth.dpkg),
         ("pypi", &truth.pypi),
         ("npm", &truth.npm),
-    ] {
+    ];
+    exact.extend(go.as_ref().map(|go| ("golang", go)));
+    for (kind, expected) in exact {
         let found = of_type(&ours, kind);
         assert_eq!(
             &found,
