@@ -78,11 +78,11 @@ echo "| | median wall | min–max wall | median peak RSS |"
 echo "|---|---|---|---|"
 measure "wharf sbom" "$wharf" sbom "oci:$layout:parity" -o "$work/w.cdx.json"
 measure "syft scan" "$peers/syft" scan "oci-dir:$layout" -q -o "cyclonedx-json=$work/s.cdx.json"
-measure "wharf scan --sbom (imported cache)" "$wharf" scan --sbom "$work/wharf.cdx.json" \
+measure "wharf scan --sbom --offline (imported cache)" "$wharf" scan --offline --sbom "$work/wharf.cdx.json" \
   --format json --fail-on none -o "$work/w.json"
-measure "wharf scan --sbom --db all.zip" "$wharf" scan --sbom "$work/wharf.cdx.json" \
+measure "wharf scan --sbom --offline --db all.zip" "$wharf" scan --offline --sbom "$work/wharf.cdx.json" \
   --db "$work/all.zip" --format json --fail-on none -o "$work/w.json"
-measure "osv-scanner scan source -L (offline)" "$peers/osv-scanner" scan source --offline \
+measure "osv-scanner scan source --offline -L" "$peers/osv-scanner" scan source --offline \
   --all-packages --all-vulns --local-db-path "$work/db" --format json \
   --output-file "$work/o.json" -L "$work/wharf.cdx.json"
 
