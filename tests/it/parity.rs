@@ -840,7 +840,7 @@ fn osv_scanner_finds_nothing_wharf_misses_on_the_same_sbom_and_data() {
         .arg(&sbom)
         .arg("--db")
         .arg(&all_zip)
-        .args(["--format", "json", "--fail-on", "none"])
+        .args(["--format", "json", "--fail-on", "none", "--offline"])
         .run();
     report.assert_ok();
     let ours = wharf_findings(&report.json());
