@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the Go peers the tests run against (real Sigstore services, cosign,
 # crane, a registry with the OCI 1.1 referrers API, the admission engines
-# Kyverno and policy-controller's tester) from the Go module proxy,
+# Kyverno and policy-controller's tester, and the inventory and matching
+# peers Syft and osv-scanner) from the Go module proxy,
 # at pinned versions, into a cache reused between runs.
 #
 #   scripts/peers.sh            build what is missing, print each build's time
@@ -33,6 +34,8 @@ peers=(
   "tesseract github.com/transparency-dev/tesseract@v0.1.1 ./cmd/tesseract/posix tesseract"
   "kyverno github.com/kyverno/kyverno@v1.19.0 ./cmd/cli/kubectl-kyverno kyverno"
   "policy-controller github.com/sigstore/policy-controller@v0.15.1 ./cmd/tester policy-tester"
+  "osv-scanner github.com/google/osv-scanner/v2@v2.5.0 ./cmd/osv-scanner osv-scanner"
+  "syft github.com/anchore/syft@v1.57.2 ./cmd/syft syft"
 )
 
 # What a module needs before it builds here, run inside its copy.

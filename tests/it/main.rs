@@ -19,6 +19,7 @@ mod image;
 mod interop;
 mod lint;
 mod packaging;
+mod parity;
 mod pin;
 mod policy;
 mod promote;

@@ -61,8 +61,14 @@ pub fn peer(name: &str) -> PathBuf {
 /// Whether every peer is built. Otherwise the test skips with the reason on
 /// stderr — except in CI, where a missing peer is a failure.
 pub fn peers_ready(test: &str) -> bool {
+    these_peers_ready(test, PEERS)
+}
+
+/// [`peers_ready`] for the named peers only (Syft and osv-scanner judge
+/// inventories and findings; they are no part of the Sigstore stack).
+pub fn these_peers_ready(test: &str, peers: &[&str]) -> bool {
     let dir = peers_dir();
-    let missing: Vec<&str> = PEERS
+    let missing: Vec<&str> = peers
         .iter()
         .copied()
         .filter(|p| !dir.join(p).is_file())
@@ -82,11 +88,21 @@ pub fn peers_ready(test: &str) -> bool {
     false
 }
 
-/// Returns early (the test passes, saying why) without the Go peers.
+/// Returns early (the test passes, saying why) without the Go peers: all of
+/// them, or those named (`require_peers!("syft")`).
 macro_rules! require_peers {
     () => {
         let thread = std::thread::current();
         if !$crate::common::sigstore::peers_ready(thread.name().unwrap_or(module_path!())) {
+            return;
+        }
+    };
+    ($($peer:expr),+ $(,)?) => {
+        let thread = std::thread::current();
+        if !$crate::common::sigstore::these_peers_ready(
+            thread.name().unwrap_or(module_path!()),
+            &[$($peer),+],
+        ) {
             return;
         }
     };
