@@ -80,6 +80,19 @@ pub struct Package {
 }
 
 impl Package {
+    /// The name as its ecosystem writes it whole: `@scope/name` (npm),
+    /// `group:artifact` (Maven), the module path (Go); else `name`.
+    pub fn full_name(&self) -> String {
+        match (&self.ecosystem, &self.namespace) {
+            (Ecosystem::Npm, Some(scope)) => {
+                format!("@{}/{}", scope.trim_start_matches('@'), self.name)
+            }
+            (Ecosystem::Maven, Some(group)) => format!("{group}:{}", self.name),
+            (Ecosystem::Golang, Some(path)) => format!("{path}/{}", self.name),
+            _ => self.name.clone(),
+        }
+    }
+
     pub fn new(
         ecosystem: Ecosystem,
         name: &str,

@@ -313,7 +313,7 @@ pub fn finding(
         ids: vec![record.id.clone()],
         aliases: record.aliases.clone(),
         summary: record.summary.clone(),
-        package: pkg.name.clone(),
+        package: pkg.full_name(),
         matched_name: target.name.clone(),
         ecosystem: target.ecosystem.clone(),
         purl,
@@ -333,7 +333,7 @@ pub fn finding(
 pub fn unparsable(record: &Record, pkg: &Package, target: &Target, why: String) -> Unparsable {
     Unparsable {
         id: record.id.clone(),
-        package: pkg.name.clone(),
+        package: pkg.full_name(),
         ecosystem: target.ecosystem.clone(),
         installed: target.version.clone(),
         why,

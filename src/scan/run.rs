@@ -282,7 +282,7 @@ pub fn match_all(db: &Db, inventory: &Inventory) -> Result<Matched> {
     let mut cache: BTreeMap<(String, String), Vec<super::osv::Record>> = BTreeMap::new();
     let mut seen: BTreeSet<(String, String, String, String)> = BTreeSet::new();
     for pkg in &inventory.packages {
-        let label = || format!("{}@{}", pkg.name, pkg.version);
+        let label = || format!("{}@{}", pkg.full_name(), pkg.version);
         let target = match matcher::target(pkg, distro) {
             Ok(t) => t,
             Err(why) => {
@@ -313,7 +313,7 @@ pub fn match_all(db: &Db, inventory: &Inventory) -> Result<Matched> {
             // of the record's entries match.
             let id = (
                 record.id.clone(),
-                pkg.name.clone(),
+                pkg.full_name(),
                 pkg.version.clone(),
                 pkg.found_at.clone(),
             );

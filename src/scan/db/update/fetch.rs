@@ -128,6 +128,7 @@ impl Http {
             }
             let mut response = match request.send().await {
                 Ok(r) => r,
+                Err(e) if unresolvable(&e) => return Err(no_such_host(url, &e)),
                 Err(e) => {
                     last = error_chain(&e);
                     fruitless += 1;
@@ -392,6 +393,7 @@ impl Http {
                 .await
             {
                 Ok(r) => r,
+                Err(e) if unresolvable(&e) => return Err(no_such_host(url, &e)),
                 Err(e) => {
                     last = error_chain(&e);
                     continue;
@@ -488,6 +490,24 @@ fn take(
     }
     changes.newer.push((modified, id.to_string()));
     Ok(true)
+}
+
+/// The mirror's host name does not resolve: no retry brings it (a machine
+/// without a route to it, a name mistyped), so it fails at once rather than
+/// spend the backoff of every attempt.
+fn unresolvable(e: &reqwest::Error) -> bool {
+    e.is_connect() && {
+        let chain = error_chain(e).to_ascii_lowercase();
+        chain.contains("dns error") || chain.contains("failed to lookup address")
+    }
+}
+
+fn no_such_host(url: &Url, e: &reqwest::Error) -> String {
+    format!(
+        "cannot download {url}: its host does not resolve ({}); without a network to it, scan \
+         with --offline, or name a copy it can reach with WHARF_OSV_MIRROR (or `db update --mirror`)",
+        error_chain(e)
+    )
 }
 
 fn retryable(status: StatusCode) -> bool {
