@@ -358,10 +358,12 @@ def main():
             rid = "DEBIAN-" + cve
             ids.add(rid)
         elif kind < 0.9:
-            rid = new_id(lambda: "DSA-%d-1" % r.randint(2000, 6000))
+            # 4,001 numbers alone run out at scale 1 (6,000 DSAs): the
+            # revision varies too, as Debian's do (DSA-5123-2).
+            rid = new_id(lambda: "DSA-%d-%d" % (r.randint(2000, 6000), r.randint(1, 4)))
             cve = None
         else:
-            rid = new_id(lambda: "DLA-%d-1" % r.randint(100, 4500))
+            rid = new_id(lambda: "DLA-%d-%d" % (r.randint(100, 4500), r.randint(1, 4)))
             cve = None
         affected = []
         for rel in (["11", "12", "13"] if kind < 0.8 else [r.choice(["11", "12"])]):

@@ -150,27 +150,6 @@ fn pep503(name: &str) -> String {
     out
 }
 
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            if let Some(b) = s
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-            {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 fn key(kind: &str, name: &str, version: &str) -> Key {
     let name = if kind == "pypi" {
         pep503(name)
@@ -193,12 +172,12 @@ fn purl_key(purl: &str) -> Option<Key> {
     let rest = rest.split(['?', '#']).next()?;
     let (kind, path) = rest.split_once('/')?;
     let (path, version) = path.rsplit_once('@').unwrap_or((path, ""));
-    let path = percent_decode(path);
+    let path = crate::common::percent_decode(path);
     let name = match kind {
         "deb" => path.rsplit('/').next().unwrap_or(&path).to_string(),
         _ => path,
     };
-    Some(key(kind, &name, &percent_decode(version)))
+    Some(key(kind, &name, &crate::common::percent_decode(version)))
 }
 
 /// Every component with a purl (nested ones too), by key: the components

@@ -268,6 +268,21 @@ pub fn read_file(path: &Path) -> Result<Raw> {
     })
 }
 
+fn archive_damaged(path: &Path, e: &dyn std::fmt::Display) -> Error {
+    Error::file(
+        path,
+        format!("the OSV archive is damaged: {e}; download it again"),
+    )
+}
+
+/// Whether a zip entry's name is an OSV record's (`*.json`, any case).
+fn is_json_name(name: &str) -> bool {
+    name.len() > 5
+        && name
+            .get(name.len() - 5..)
+            .is_some_and(|ext| ext.eq_ignore_ascii_case(".json"))
+}
+
 /// Reads entry `index` of the archive if it is a `.json` file. The declared
 /// size is checked before any byte is inflated, and the read is bounded
 /// anyway (the declared size may lie: zip bombs).
@@ -276,17 +291,11 @@ pub fn read_zip_entry(
     path: &Path,
     index: usize,
 ) -> Result<Option<Raw>> {
-    let damaged = |e: &dyn std::fmt::Display| {
-        Error::file(
-            path,
-            format!("the OSV archive is damaged: {e}; download it again"),
-        )
-    };
-    let entry = archive.by_index(index).map_err(|e| damaged(&e))?;
+    let entry = archive
+        .by_index(index)
+        .map_err(|e| archive_damaged(path, &e))?;
     let entry_name = entry.name().to_string();
-    let is_json =
-        entry_name.len() > 5 && entry_name[entry_name.len() - 5..].eq_ignore_ascii_case(".json");
-    if entry.is_dir() || !is_json {
+    if entry.is_dir() || !is_json_name(&entry_name) {
         return Ok(None);
     }
     let name = format!("{}:{entry_name}", path.display());
@@ -303,7 +312,7 @@ pub fn read_zip_entry(
     entry
         .take(MAX_RECORD_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| damaged(&format!("entry {entry_name}: {e}")))?;
+        .map_err(|e| archive_damaged(path, &format!("entry {entry_name}: {e}")))?;
     let bytes = if bytes.len() as u64 > MAX_RECORD_BYTES {
         Err(too_large(bytes.len() as u64))
     } else {
@@ -483,17 +492,10 @@ fn read_zip_raw(
     path: &Path,
     index: usize,
 ) -> Result<Option<Pending>> {
-    let damaged = |e: &dyn std::fmt::Display| {
-        Error::file(
-            path,
-            format!("the OSV archive is damaged: {e}; download it again"),
-        )
-    };
+    let damaged = |e: &dyn std::fmt::Display| archive_damaged(path, e);
     let entry = archive.by_index_raw(index).map_err(|e| damaged(&e))?;
     let entry_name = entry.name().to_string();
-    let is_json =
-        entry_name.len() > 5 && entry_name[entry_name.len() - 5..].eq_ignore_ascii_case(".json");
-    if entry.is_dir() || !is_json {
+    if entry.is_dir() || !is_json_name(&entry_name) {
         return Ok(None);
     }
     if entry.compression() != zip::CompressionMethod::Deflated {

@@ -218,7 +218,7 @@ fn serve(mut stream: TcpStream, inner: &Mutex<Inner>) {
     let mut start = head.lines().next().unwrap_or_default().split(' ');
     let method = start.next().unwrap_or_default().to_string();
     let target = start.next().unwrap_or_default();
-    let path = decode(
+    let path = super::percent_decode(
         target
             .split('?')
             .next()
@@ -401,24 +401,6 @@ fn reason(status: u16) -> &'static str {
         503 => "Service Unavailable",
         _ => "Status",
     }
-}
-
-fn decode(path: &str) -> String {
-    let bytes = path.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&path[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// CRC-32C (Castagnoli), bit by bit: written apart from wharf's table.
