@@ -352,7 +352,6 @@ mod tests {
             related: vec![],
             upstream: Vec::new(),
             summary: None,
-            details: None,
             modified: None,
             published: None,
             withdrawn: None,

@@ -18,8 +18,6 @@ pub struct Record {
     pub upstream: Vec<String>,
     #[serde(default)]
     pub summary: Option<String>,
-    #[serde(default)]
-    pub details: Option<String>,
     /// RFC 3339.
     #[serde(default)]
     pub modified: Option<String>,

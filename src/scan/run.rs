@@ -279,7 +279,7 @@ pub fn match_all(db: &Db, inventory: &Inventory) -> Result<Matched> {
         with_records.contains_key(ecosystem)
             || (!ecosystem.contains(':') && downloaded.contains(ecosystem))
     };
-    let mut cache: BTreeMap<(String, String), Vec<super::osv::Record>> = BTreeMap::new();
+    let mut cache = prefetch(db, inventory, distro, &has_data)?;
     let mut seen: BTreeSet<(String, String, String, String)> = BTreeSet::new();
     for pkg in &inventory.packages {
         let label = || format!("{}@{}", pkg.full_name(), pkg.version);
@@ -351,6 +351,58 @@ pub fn match_all(db: &Db, inventory: &Inventory) -> Result<Matched> {
     Ok((group::group(matched), informational, unparsable, skipped))
 }
 
+/// The records of every package the inventory looks up, read and parsed
+/// on all cores: reading (a positioned read, an inflate) and parsing each
+/// record is nearly all of a scan's time, and the lookups are independent.
+fn prefetch(
+    db: &Db,
+    inventory: &Inventory,
+    distro: Option<&crate::sbom::model::Distro>,
+    has_data: &dyn Fn(&str) -> bool,
+) -> Result<BTreeMap<(String, String), Vec<super::osv::Record>>> {
+    let keys: Vec<(String, String)> = inventory
+        .packages
+        .iter()
+        .filter_map(|pkg| matcher::target(pkg, distro).ok())
+        .filter(|t| has_data(&t.ecosystem))
+        .map(|t| (t.ecosystem, t.name))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    // Below a few hundred lookups a thread costs more than it saves.
+    let chunk = keys.len().div_ceil(threads).max(256);
+    let chunks: Vec<Result<Vec<_>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = keys
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(e, n)| db.records(e, n).map(|r| ((e.clone(), n.clone()), r)))
+                        .collect::<Result<Vec<_>>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(Error::Usage(
+                        "a thread reading the OSV data stopped unexpectedly".into(),
+                    ))
+                })
+            })
+            .collect()
+    });
+    let mut out = BTreeMap::new();
+    for part in chunks {
+        out.extend(part?);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -365,6 +417,37 @@ mod tests {
         assert!(fails(Unknown, Some(Low)), "low means anything");
         assert!(!fails(Critical, None));
         assert!(threshold("bogus").is_err());
+    }
+
+    #[test]
+    fn lookups_spread_over_threads_find_what_one_thread_finds() {
+        use crate::sbom::model::{Ecosystem, Package};
+        let dir = tempfile::tempdir().unwrap();
+        let n = 700; // past one thread's share of 256 lookups
+        for i in 0..n {
+            let record = serde_json::json!({
+                "id": format!("PYSEC-2099-{i}"), "modified": "2026-01-01T00:00:00Z",
+                "affected": [{"package": {"ecosystem": "PyPI", "name": format!("pkg-{i}")},
+                    "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.0"}]}]}]
+            });
+            std::fs::write(dir.path().join(format!("{i}.json")), record.to_string()).unwrap();
+        }
+        let db = Db::open(&Source::Dir(dir.path().to_path_buf())).unwrap();
+        let inventory = Inventory {
+            packages: (0..n)
+                .map(|i| Package::new(Ecosystem::PyPI, &format!("pkg-{i}"), "1.0", "/x", 0))
+                .collect(),
+            ..Inventory::default()
+        };
+        let (findings, _, _, skipped) = match_all(&db, &inventory).unwrap();
+        assert!(skipped.is_empty(), "{skipped:?}");
+        assert_eq!(findings.len(), n);
+        for f in &findings {
+            assert_eq!(
+                f.id,
+                format!("PYSEC-2099-{}", f.package.trim_start_matches("pkg-"))
+            );
+        }
     }
 
     #[test]

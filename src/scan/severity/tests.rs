@@ -380,7 +380,6 @@ fn record_with(severity: Vec<SeverityEntry>, database_specific: Option<Value>) -
         related: vec![],
         upstream: Vec::new(),
         summary: None,
-        details: None,
         modified: None,
         published: None,
         withdrawn: None,
