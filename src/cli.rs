@@ -36,7 +36,7 @@ pub struct GlobalArgs {
     /// registries with the API, for readers that only look at the tag. Also
     /// WHARF_REFERRERS_FALLBACK.
     #[arg(long = "referrers-fallback", value_name = "auto|always", global = true)]
-    pub referrers_fallback: Option<ReferrersFallback>,
+    pub referrers_fallback: Option<crate::config::ReferrersFallback>,
     /// Use no network for trust (a TUF repository's trust comes from the
     /// verified cache only) nor for OSV data (scan does not update the
     /// database; `db update` refuses). Also WHARF_OFFLINE=1.
@@ -62,14 +62,16 @@ pub struct TufArgs {
     pub tuf_root: Option<PathBuf>,
 }
 
-/// When the `sha256-<hex>` referrers fallback index is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
-pub enum ReferrersFallback {
-    /// Only where the registry has no referrers API.
-    #[default]
-    Auto,
-    /// Also where it has one.
-    Always,
+impl TufArgs {
+    /// The repository these flags (else `WHARF_TUF_MIRROR`/`WHARF_TUF_ROOT`)
+    /// name, if any ([`crate::trust::tuf::TufSpec::resolve`]).
+    pub fn spec(&self, offline: bool) -> crate::Result<Option<crate::trust::tuf::TufSpec>> {
+        crate::trust::tuf::TufSpec::resolve(
+            self.tuf_mirror.as_deref(),
+            self.tuf_root.as_deref(),
+            offline,
+        )
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -182,8 +184,8 @@ pub struct LintArgs {
     /// current directory.
     #[arg(value_name = "DOCKERFILE|DIR")]
     pub dockerfiles: Vec<PathBuf>,
-    #[arg(long, value_enum, default_value_t = crate::lint::Format::Text)]
-    pub format: crate::lint::Format,
+    #[arg(long, value_enum, default_value_t = LintFormat::Text)]
+    pub format: LintFormat,
     /// Lint config (allowed registries, rule levels, inline ignores).
     /// Default: .wharf-lint.yaml in the current directory, if there is one
     #[arg(long, value_name = "FILE")]
@@ -704,4 +706,15 @@ pub struct RunArgs {
     /// passed; attest, verify and promote do not run
     #[arg(long = "no-sign", conflicts_with_all = ["key", "promote"])]
     pub no_sign: bool,
+}
+
+/// `wharf lint --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LintFormat {
+    /// One block per finding: FILE:LINE: LEVEL[RULE] message, why and fix
+    Text,
+    /// One JSON document (docs/lint.md describes it)
+    Json,
+    /// SARIF 2.1.0, for GitHub code scanning
+    Sarif,
 }

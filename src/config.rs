@@ -3,8 +3,17 @@
 
 use std::collections::BTreeSet;
 
-use crate::cli::GlobalArgs;
 use crate::error::{Error, Result};
+
+/// When the `sha256-<hex>` referrers fallback index is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ReferrersFallback {
+    /// Only where the registry has no referrers API.
+    #[default]
+    Auto,
+    /// Also where it has one.
+    Always,
+}
 
 /// Settings every command shares.
 #[derive(Debug, Clone, Default)]
@@ -13,17 +22,22 @@ pub struct Global {
     /// TLS without certificate checks. Nothing else ever is.
     pub insecure_registries: BTreeSet<String>,
     /// When signatures and attestations are also listed in the fallback index.
-    pub referrers_fallback: crate::cli::ReferrersFallback,
+    pub referrers_fallback: ReferrersFallback,
     /// No network for trust (`--offline`, `WHARF_OFFLINE`).
     pub offline: bool,
 }
 
 impl Global {
-    pub fn from_args(args: &GlobalArgs) -> Result<Global> {
+    /// The settings from the global flags (`--insecure-registry`,
+    /// `--referrers-fallback`, `--offline`) and their variables.
+    pub fn resolve(
+        insecure_registry: &[String],
+        referrers_fallback: Option<ReferrersFallback>,
+        offline: bool,
+    ) -> Result<Global> {
         let from_env = std::env::var("WHARF_INSECURE_REGISTRIES").unwrap_or_default();
         let mut insecure_registries = BTreeSet::new();
-        for raw in args
-            .insecure_registry
+        for raw in insecure_registry
             .iter()
             .map(String::as_str)
             .chain(from_env.split(','))
@@ -41,21 +55,20 @@ impl Global {
             insecure_registries.insert(host.to_ascii_lowercase());
         }
         let referrers_fallback = match (
-            args.referrers_fallback,
+            referrers_fallback,
             std::env::var("WHARF_REFERRERS_FALLBACK"),
         ) {
             (Some(mode), _) => mode,
             (None, Ok(v)) if !v.trim().is_empty() => {
-                <crate::cli::ReferrersFallback as clap::ValueEnum>::from_str(v.trim(), true)
-                    .map_err(|_| {
-                        Error::Usage(format!(
-                            "WHARF_REFERRERS_FALLBACK={v:?}: give auto or always"
-                        ))
-                    })?
+                <ReferrersFallback as clap::ValueEnum>::from_str(v.trim(), true).map_err(|_| {
+                    Error::Usage(format!(
+                        "WHARF_REFERRERS_FALLBACK={v:?}: give auto or always"
+                    ))
+                })?
             }
-            _ => crate::cli::ReferrersFallback::Auto,
+            _ => ReferrersFallback::Auto,
         };
-        let offline = args.offline
+        let offline = offline
             || std::env::var("WHARF_OFFLINE").is_ok_and(|v| {
                 matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes")
             });

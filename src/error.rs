@@ -14,10 +14,6 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
 
-    /// A command that the contract declares but this build does not do yet.
-    #[error("`wharf {0}` is not built yet; see README.md for the commands that work today")]
-    NotBuilt(&'static str),
-
     #[error(transparent)]
     Reference(#[from] crate::reference::ReferenceError),
 

@@ -65,7 +65,11 @@ pub fn build_time() -> jiff::Timestamp {
 
 /// Runs one command line. Errors mean the job could not be done (exit 2).
 pub fn run(cli: cli::Cli) -> Result<Outcome> {
-    let global = config::Global::from_args(&cli.global)?;
+    let global = config::Global::resolve(
+        &cli.global.insecure_registry,
+        cli.global.referrers_fallback,
+        cli.global.offline,
+    )?;
     use cli::Command;
     match cli.command {
         Command::Pin(args) => {

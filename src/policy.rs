@@ -67,7 +67,7 @@ pub struct TufRepository {
 
 impl TufRepository {
     fn from_args(args: &crate::cli::TufArgs) -> Result<Option<TufRepository>> {
-        let Some(spec) = crate::trust::tuf::TufSpec::from_args(args, true)? else {
+        let Some(spec) = args.spec(true)? else {
             return Ok(None);
         };
         let root = spec.root.read()?;

@@ -186,7 +186,7 @@ pub fn verify_blob(global: &crate::config::Global, args: &VerifyBlobArgs) -> Res
             ));
         }
     }
-    let tuf = trust::tuf::TufSpec::from_args(&args.tuf, offline)?;
+    let tuf = args.tuf.spec(offline)?;
     let trust = trust::load(
         args.trusted_root.as_deref(),
         args.trust_config.as_deref(),
@@ -822,7 +822,7 @@ pub fn verify_image(
     let required = parse_annotations(&args.annotations)?;
     let image_ref = crate::registry::ImageRef::parse(&args.image)?;
     let name = image_ref.name();
-    let tuf = trust::tuf::TufSpec::from_args(&args.tuf, global.offline)?;
+    let tuf = args.tuf.spec(global.offline)?;
     let trust = trust::load(
         args.trusted_root.as_deref(),
         args.trust_config.as_deref(),

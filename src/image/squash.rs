@@ -299,26 +299,3 @@ impl<T> Squashed<T> {
         self.bytes
     }
 }
-
-/// The catalogers read the squashed view through [`crate::sbom::files::Files`].
-impl crate::sbom::files::Files for Squashed<crate::sbom::files::Extracted> {
-    fn get(&self, path: &str) -> Option<crate::sbom::files::Found<'_>> {
-        let (path, entry) = self.lookup(path)?;
-        let data = entry.item.as_ref()?;
-        Some(crate::sbom::files::Found {
-            path,
-            layer: entry.layer,
-            data,
-        })
-    }
-
-    fn collected(&self) -> Vec<crate::sbom::files::Found<'_>> {
-        self.items()
-            .map(|(path, entry, data)| crate::sbom::files::Found {
-                path,
-                layer: entry.layer,
-                data,
-            })
-            .collect()
-    }
-}

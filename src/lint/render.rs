@@ -4,7 +4,6 @@
 //! finding, ignored ones included with their reason; the same findings
 //! render to the same bytes.
 
-use clap::ValueEnum;
 use console::style;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -13,15 +12,7 @@ use sha2::{Digest, Sha256};
 use super::{Finding, Level, LintReport};
 use crate::sarif;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// One block per finding: FILE:LINE: LEVEL[RULE] message, why and fix
-    Text,
-    /// One JSON document (docs/lint.md describes it)
-    Json,
-    /// SARIF 2.1.0, for GitHub code scanning
-    Sarif,
-}
+pub use crate::cli::LintFormat as Format;
 
 pub fn render(report: &LintReport, format: Format, colour: bool) -> String {
     match format {

@@ -108,7 +108,7 @@ pub fn run(
     let trust = TrustFlags {
         trusted_root: args.trusted_root.clone(),
         trust_config: args.trust_config.clone(),
-        tuf: crate::trust::tuf::TufSpec::from_args(&args.tuf, global.offline)?,
+        tuf: args.tuf.spec(global.offline)?,
     };
     let files: Vec<PathBuf> = files.iter().map(PathBuf::from).collect();
     check(global, &files, image, &trust)

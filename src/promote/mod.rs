@@ -146,7 +146,7 @@ pub fn promote(
         Some(_) => Some(crate::trust::load(
             args.trusted_root.as_deref(),
             args.trust_config.as_deref(),
-            crate::trust::tuf::TufSpec::from_args(&args.tuf, global.offline)?.as_ref(),
+            args.tuf.spec(global.offline)?.as_ref(),
             global.offline,
         )?),
         None => None,

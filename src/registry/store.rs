@@ -11,7 +11,7 @@ use super::layout::{self, LayoutRef};
 use super::oci::Descriptor;
 use super::push::{Fetched, Pushed};
 use super::ImageRef;
-use crate::cli::ReferrersFallback;
+use crate::config::ReferrersFallback;
 use crate::reference::Reference;
 
 /// A registry repository through a client, or a layout on disk.

@@ -119,6 +119,29 @@ impl Files for MemFiles {
     }
 }
 
+/// The catalogers read the squashed view through [`Files`].
+impl Files for crate::image::Squashed<Extracted> {
+    fn get(&self, path: &str) -> Option<Found<'_>> {
+        let (path, entry) = self.lookup(path)?;
+        let data = entry.item.as_ref()?;
+        Some(Found {
+            path,
+            layer: entry.layer,
+            data,
+        })
+    }
+
+    fn collected(&self) -> Vec<Found<'_>> {
+        self.items()
+            .map(|(path, entry, data)| Found {
+                path,
+                layer: entry.layer,
+                data,
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -201,7 +201,7 @@ impl Session {
     /// Checks the flags and loads the key or trust material (through TUF,
     /// the one network use, where a repository is named).
     pub fn prepare(args: &SigningArgs, offline: bool) -> Result<(Signer, trust::Trust)> {
-        let tuf = trust::tuf::TufSpec::from_args(&args.tuf, offline)?;
+        let tuf = args.tuf.spec(offline)?;
         let trust = trust::load(None, args.trust_config.as_deref(), tuf.as_ref(), offline)?;
         let signer = Signer::from_args(args, &trust)?;
         Ok((signer, trust))

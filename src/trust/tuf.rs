@@ -92,15 +92,6 @@ impl TufSpec {
         }
     }
 
-    /// [`TufSpec::resolve`] for a command's `--tuf-mirror`/`--tuf-root`.
-    pub fn from_args(args: &crate::cli::TufArgs, offline: bool) -> Result<Option<TufSpec>> {
-        TufSpec::resolve(
-            args.tuf_mirror.as_deref(),
-            args.tuf_root.as_deref(),
-            offline,
-        )
-    }
-
     /// The repository from `--tuf-mirror`/`--tuf-root`, else
     /// `WHARF_TUF_MIRROR`/`WHARF_TUF_ROOT`; `None` when neither names one.
     /// A mirror without a root is a mirror of public-good's repository (as
