@@ -622,6 +622,51 @@ fn scan_with_an_empty_cache_downloads_what_the_sbom_needs() {
     assert!(bucket.take_log().is_empty());
 }
 
+/// An ecosystem the mirror does not have: the scan goes on, names its
+/// packages as not scanned, and does not ask again while the answer is
+/// fresh; `db update --ecosystem` naming it is still an error.
+#[test]
+fn an_ecosystem_the_mirror_lacks_is_remembered_and_named() {
+    let Some(data) = data() else { return };
+    let bucket = Bucket::start();
+    publish(&bucket, "PyPI", &data["PyPI"]);
+    let work = tempfile::tempdir().unwrap();
+    let bom = work.path().join("bom.json");
+    std::fs::write(
+        &bom,
+        json!({"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components": [
+            {"type": "library", "name": "django", "version": "2.2.0", "purl": "pkg:pypi/django@2.2.0"},
+            {"type": "library", "name": "left-pad", "version": "1.3.0", "purl": "pkg:npm/left-pad@1.3.0"}
+        ]})
+        .to_string(),
+    )
+    .unwrap();
+    let mirror = bucket.url();
+    let env = [("WHARF_OSV_MIRROR", mirror.as_str())];
+    let cache = tempfile::tempdir().unwrap();
+    let out = scan(cache.path(), &bom, &[], &env);
+    out.assert_ok();
+    assert!(!finding_ids(&out).is_empty(), "{}", out.describe());
+    let doc: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["summary"]["not_scanned"], 1, "{}", out.describe());
+    let reason = doc["not_scanned"][0]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("no vulnerability data for npm"), "{reason}");
+    assert_eq!(doc["not_scanned"][0]["packages"], json!(["left-pad@1.3.0"]));
+    let log = bucket.take_log();
+    assert!(
+        log.iter()
+            .any(|s| s.path == "npm/all.zip" && s.status == 404),
+        "{:?}",
+        paths(&log)
+    );
+    // Remembered: the next scan asks the mirror nothing.
+    scan(cache.path(), &bom, &[], &env).assert_ok();
+    assert!(bucket.take_log().is_empty());
+    // Named on the command line, it is an error (a typo, most often).
+    let out = update(cache.path(), &bucket, &["--ecosystem", "npm"]);
+    out.assert_error(&["npm/all.zip", "404", "ecosystems.txt"]);
+}
+
 #[test]
 fn db_update_says_what_it_needs() {
     let bucket = Bucket::start();

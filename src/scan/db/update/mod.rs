@@ -173,6 +173,9 @@ pub enum Done {
     },
     /// Only the records modified since the last update.
     Changed { records: usize },
+    /// The mirror has no data for it (`all.zip` is 404), and the cache
+    /// never had any: remembered, so that scans do not ask every time.
+    Absent { url: String },
 }
 
 /// What [`update`] did.
@@ -351,12 +354,17 @@ async fn refresh(
         .await?
     {
         Fetched::NotModified => return Ok(up_to_date(next)),
-        Fetched::Missing => {
-            return Err(format!(
-                "{zip_url}: 404 Not Found: the mirror has no {ecosystem:?} data; \
-                 is it an OSV ecosystem? osv.dev lists them in {DEFAULT_MIRROR}/ecosystems.txt"
-            ))
+        Fetched::Missing if next.zip_records == 0 && next.high_water.is_none() => {
+            next.absent = true;
+            return Ok(Refresh {
+                done: Done::Absent {
+                    url: zip_url.to_string(),
+                },
+                paths: Vec::new(),
+                state: next,
+            });
         }
+        Fetched::Missing => return Err(absent_text(&zip_url, ecosystem)),
         Fetched::Fresh(object) => object,
     };
     drop(file);
@@ -542,7 +550,20 @@ pub fn run(global: &Global, ecosystems: &[String], mirror_flag: Option<&str>) ->
             cache::osv_dir(&root).display()
         )));
     }
-    let updated = update(&root, &mirror, &wanted)?;
+    let mut updated = update(&root, &mirror, &wanted)?;
+    // Named on the command line, an ecosystem the mirror lacks is an error
+    // (a typo, most often); a scan only remembers it.
+    for (ecosystem, done) in &updated.done {
+        if let Done::Absent { url } = done {
+            let url = Url::parse(url).unwrap_or_else(|_| mirror.clone());
+            updated
+                .failures
+                .push(format!("{ecosystem}: {}", absent_text(&url, ecosystem)));
+        }
+    }
+    updated
+        .done
+        .retain(|(_, d)| !matches!(d, Done::Absent { .. }));
     report::out(&updated_text(&updated, &mirror));
     if updated.failures.is_empty() {
         return Ok(Outcome::Ok);
@@ -562,6 +583,14 @@ pub fn run(global: &Global, ecosystems: &[String], mirror_flag: Option<&str>) ->
         }
     )));
     Err(Error::Many(errors))
+}
+
+/// Why an ecosystem's data is not there: the mirror's 404.
+fn absent_text(zip_url: &Url, ecosystem: &str) -> String {
+    format!(
+        "{zip_url}: 404 Not Found: the mirror has no {ecosystem:?} data; \
+         is it an OSV ecosystem? osv.dev lists them in {DEFAULT_MIRROR}/ecosystems.txt"
+    )
 }
 
 fn updated_text(u: &Updated, mirror: &Url) -> String {
@@ -590,6 +619,10 @@ fn updated_text(u: &Updated, mirror: &Url) -> String {
             Done::Changed { records } => format!(
                 "{ecosystem}: fetched {} changed record(s)",
                 super::thousands(*records)
+            ),
+            Done::Absent { url } => format!(
+                "{ecosystem}: the mirror has no data for it ({url} is 404): its packages are \
+                 named as not scanned; asked again once --db-age-warning has passed"
             ),
         };
         text.push_str(&line);

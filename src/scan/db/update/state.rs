@@ -55,6 +55,11 @@ pub struct Ecosystem {
     pub checked_at: String,
     /// When data from it was last imported (RFC 3339).
     pub updated_at: String,
+    /// The mirror had no data for it (`all.zip` answered 404) when it was
+    /// last asked: scans do not ask again until the data would be stale,
+    /// and name its packages as not scanned meanwhile.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub absent: bool,
 }
 
 impl Ecosystem {
@@ -119,7 +124,12 @@ pub fn save(root: &Path, state: &State) -> Result<()> {
 }
 
 /// The ecosystems whose whole feed was downloaded into the cache at `root`,
-/// even those that held no record.
+/// even those that held no record (not those the mirror did not have).
 pub fn downloaded(root: &Path) -> BTreeSet<String> {
-    load(root, false).ecosystems.into_keys().collect()
+    load(root, false)
+        .ecosystems
+        .into_iter()
+        .filter(|(_, e)| !e.absent)
+        .map(|(name, _)| name)
+        .collect()
 }
