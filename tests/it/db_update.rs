@@ -471,6 +471,24 @@ fn a_zip_download_that_keeps_failing_changes_nothing() {
     // Two 503s are weathered.
     bucket.fault("PyPI/all.zip", Fault::Status(503), 2);
     update(cache.path(), &bucket, &["--ecosystem", "PyPI"]).assert_ok();
+
+    // A 429 that asks for a wait gets it (the first backoff is 0.5 s).
+    std::fs::remove_file(cache.path().join("osv/update.json")).unwrap();
+    bucket.fault("PyPI/all.zip", Fault::Throttle(2), 1);
+    bucket.take_log();
+    update(cache.path(), &bucket, &["--ecosystem", "PyPI"]).assert_ok();
+    let zips: Vec<Served> = bucket
+        .take_log()
+        .into_iter()
+        .filter(|s| s.path == "PyPI/all.zip")
+        .collect();
+    assert_eq!(zips.len(), 2, "{zips:?}");
+    assert_eq!(zips[0].status, 429);
+    let waited = zips[1].at.duration_since(zips[0].at);
+    assert!(
+        waited >= std::time::Duration::from_secs(2),
+        "Retry-After: 2, but the retry came after {waited:?}"
+    );
 }
 
 #[test]

@@ -37,6 +37,8 @@ pub enum Fault {
     /// Send the head as usual, then only this many bytes of the body, then
     /// close the connection.
     Truncate(usize),
+    /// 429 Too Many Requests with `Retry-After: SECONDS`, as GCS throttles.
+    Throttle(u64),
 }
 
 /// One request the bucket answered.
@@ -52,6 +54,8 @@ pub struct Served {
     pub body: usize,
     /// Head and body bytes written.
     pub total: usize,
+    /// When it was answered.
+    pub at: std::time::Instant,
     pub fault: Option<Fault>,
 }
 
@@ -280,6 +284,7 @@ fn serve(mut stream: TcpStream, inner: &Mutex<Inner>) {
         status,
         body: written.saturating_sub(out.len()),
         total: written,
+        at: std::time::Instant::now(),
         fault,
     });
 }
@@ -300,6 +305,12 @@ fn answer(
             "We encountered an internal error. Please try again.",
         );
         return (code, xml_head(&body), body, None, fault);
+    }
+    if let Some(Fault::Throttle(secs)) = fault {
+        let body = xml_error("SlowDown", "Please reduce your request rate.");
+        let mut head = xml_head(&body);
+        head.push(format!("Retry-After: {secs}"));
+        return (429, head, body, None, fault);
     }
     let cut = match fault {
         Some(Fault::Truncate(n)) => Some(n),

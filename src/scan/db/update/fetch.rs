@@ -103,6 +103,7 @@ impl Http {
         let mut crc = Crc32c::default();
         let (mut attempts, mut fruitless) = (0u32, 0u32);
         let mut last = String::new();
+        let mut retry_after: Option<Duration> = None;
         loop {
             if fruitless >= ATTEMPTS || attempts >= MAX_ATTEMPTS {
                 return Err(format!(
@@ -117,7 +118,7 @@ impl Http {
                     "trying again".to_string()
                 };
                 progress.note(&format!("{url}: {last}; {next}"));
-                backoff(fruitless.max(1)).await;
+                wait(retry_after.take(), fruitless.max(1)).await;
             }
             attempts += 1;
             let mut request = self.client.get(url.clone());
@@ -178,6 +179,7 @@ impl Http {
                 }
                 s if retryable(s) => {
                     last = format!("HTTP {s}");
+                    retry_after = asked_to_wait(response.headers());
                     fruitless += 1;
                     continue;
                 }
@@ -381,9 +383,10 @@ impl Http {
     /// connection errors, 5xx, 408 and 429, and on a body cut short.
     async fn get(&self, url: &Url, headers: HeaderMap, max: u64) -> Result<Answer, String> {
         let mut last = String::new();
+        let mut retry_after: Option<Duration> = None;
         for attempt in 0..ATTEMPTS {
             if attempt > 0 {
-                backoff(attempt).await;
+                wait(retry_after.take(), attempt).await;
             }
             let mut response = match self
                 .client
@@ -402,6 +405,7 @@ impl Http {
             let status = response.status();
             if retryable(status) {
                 last = format!("HTTP {status}");
+                retry_after = asked_to_wait(response.headers());
                 continue;
             }
             if response.content_length().is_some_and(|n| n > max) {
@@ -518,6 +522,36 @@ fn retryable(status: StatusCode) -> bool {
 
 /// Waits before retry `attempt` (1-based): 0.5 s, 1 s, 2 s ..., with up to
 /// a quarter more at random so parallel jobs do not retry in step.
+/// The longest `Retry-After` honoured: a server asking for more is
+/// answered by the usual backoff, so an update never hangs for it.
+const RETRY_AFTER_MAX: Duration = Duration::from_secs(60);
+
+/// The wait a 429 or 503 asks for (`Retry-After`: seconds, or an HTTP
+/// date), when it asks for one within [`RETRY_AFTER_MAX`].
+fn asked_to_wait(headers: &HeaderMap) -> Option<Duration> {
+    let text = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    let wait = match text.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => httpdate::parse_http_date(text)
+            .ok()?
+            .duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    };
+    (wait <= RETRY_AFTER_MAX).then_some(wait)
+}
+
+/// Before a retry: what the server asked for, else the backoff.
+async fn wait(asked: Option<Duration>, attempt: u32) {
+    match asked {
+        Some(d) => tokio::time::sleep(d).await,
+        None => backoff(attempt).await,
+    }
+}
+
 async fn backoff(attempt: u32) {
     let base = 500u64 << attempt.saturating_sub(1).min(5);
     let jitter = rand::random::<u64>() % (base / 4 + 1);
