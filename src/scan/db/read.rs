@@ -215,14 +215,7 @@ pub fn visit(
             Ok(None)
         }
         Kind::Zip => {
-            let file = File::open(path)
-                .map_err(|e| Error::file(path, format!("cannot open the OSV archive: {e}")))?;
-            let mut archive = zip::ZipArchive::new(file).map_err(|e| {
-                Error::file(
-                    path,
-                    format!("not a zip archive ({e}); pass a directory of OSV JSON records, a .json record or osv.dev's all.zip"),
-                )
-            })?;
+            let mut archive = open_archive(path)?;
             for index in 0..archive.len() {
                 if let Some(raw) = read_zip_entry(&mut archive, path, index)? {
                     batch.push(raw);
@@ -265,6 +258,18 @@ pub fn read_file(path: &Path) -> Result<Raw> {
         name,
         origin,
         bytes,
+    })
+}
+
+/// Opens a zip of OSV records, saying what else would do when it is none.
+fn open_archive(path: &Path) -> Result<zip::ZipArchive<File>> {
+    let file = File::open(path)
+        .map_err(|e| Error::file(path, format!("cannot open the OSV archive: {e}")))?;
+    zip::ZipArchive::new(file).map_err(|e| {
+        Error::file(
+            path,
+            format!("not a zip archive ({e}); pass a directory of OSV JSON records, a .json record or osv.dev's all.zip"),
+        )
     })
 }
 
@@ -450,14 +455,7 @@ pub fn visit_blobs(
             Ok(())
         }
         Kind::Zip => {
-            let file = File::open(path)
-                .map_err(|e| Error::file(path, format!("cannot open the OSV archive: {e}")))?;
-            let mut archive = zip::ZipArchive::new(file).map_err(|e| {
-                Error::file(
-                    path,
-                    format!("not a zip archive ({e}); pass a directory of OSV JSON records, a .json record or osv.dev's all.zip"),
-                )
-            })?;
+            let mut archive = open_archive(path)?;
             let mut batch: Vec<Pending> = Vec::with_capacity(BATCH);
             let mut flush = |batch: &mut Vec<Pending>| -> Result<()> {
                 for found in par_map(std::mem::take(batch), finish_blob) {
