@@ -279,11 +279,24 @@ pub fn match_all(db: &Db, inventory: &Inventory) -> Result<Matched> {
         with_records.contains_key(ecosystem)
             || (!ecosystem.contains(':') && downloaded.contains(ecosystem))
     };
-    let mut cache = prefetch(db, inventory, distro, &has_data)?;
+    let targets: Vec<_> = inventory
+        .packages
+        .iter()
+        .map(|pkg| matcher::target(pkg, distro))
+        .collect();
+    let cache = prefetch(
+        db,
+        targets
+            .iter()
+            .flatten()
+            .filter(|t| has_data(&t.ecosystem))
+            .map(|t| (t.ecosystem.clone(), t.name.clone()))
+            .collect(),
+    )?;
     let mut seen: BTreeSet<(String, String, String, String)> = BTreeSet::new();
-    for pkg in &inventory.packages {
+    for (pkg, target) in inventory.packages.iter().zip(targets) {
         let label = || format!("{}@{}", pkg.full_name(), pkg.version);
-        let target = match matcher::target(pkg, distro) {
+        let target = match target {
             Ok(t) => t,
             Err(why) => {
                 NotScanned::add(&mut skipped, &why, label());
@@ -303,10 +316,6 @@ pub fn match_all(db: &Db, inventory: &Inventory) -> Result<Matched> {
             continue;
         }
         let key = (target.ecosystem.clone(), target.name.clone());
-        if !cache.contains_key(&key) {
-            let records = db.records(&target.ecosystem, &target.name)?;
-            cache.insert(key.clone(), records);
-        }
         let purl = crate::sbom::purl::package(pkg, distro);
         for record in cache.get(&key).into_iter().flatten() {
             // One finding per record and installed package, however many
@@ -351,24 +360,14 @@ pub fn match_all(db: &Db, inventory: &Inventory) -> Result<Matched> {
     Ok((group::group(matched), informational, unparsable, skipped))
 }
 
-/// The records of every package the inventory looks up, read and parsed
-/// on all cores: reading (a positioned read, an inflate) and parsing each
+/// The records of every (ecosystem, name) looked up, read and parsed on
+/// all cores: reading (a positioned read, an inflate) and parsing each
 /// record is nearly all of a scan's time, and the lookups are independent.
 fn prefetch(
     db: &Db,
-    inventory: &Inventory,
-    distro: Option<&crate::sbom::model::Distro>,
-    has_data: &dyn Fn(&str) -> bool,
+    keys: BTreeSet<(String, String)>,
 ) -> Result<BTreeMap<(String, String), Vec<super::osv::Record>>> {
-    let keys: Vec<(String, String)> = inventory
-        .packages
-        .iter()
-        .filter_map(|pkg| matcher::target(pkg, distro).ok())
-        .filter(|t| has_data(&t.ecosystem))
-        .map(|t| (t.ecosystem, t.name))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let keys: Vec<(String, String)> = keys.into_iter().collect();
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 8);
