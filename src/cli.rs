@@ -110,10 +110,6 @@ pub enum Command {
     /// Write a cosign-compatible encrypted key pair
     GenerateKeyPair(GenerateKeyPairArgs),
     /// Rewrite deploy values to the signed digest
-    #[command(mut_arg("key", |a| a.help(
-        "A public key (a file) to verify the signature with, as in `wharf verify`; \
-         anything that is not a file is a dotted path in Helm values, like --values-path"
-    ).value_name("PUB|PATH")))]
     Promote(PromoteArgs),
     /// Print an admission policy matching the signing identity, or check
     /// an image against the policies a cluster enforces (`policy check`)
