@@ -43,7 +43,7 @@
 //! Format 1 (a `gen-*` directory holding `index.json` and `records.dat`) is
 //! not read: it is refused with an error naming the directory to remove.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -293,7 +293,8 @@ struct OldShard {
 struct NewRecord {
     id: Rc<str>,
     entry: Entry,
-    keys: Vec<Vec<u8>>,
+    /// Its keys in this shard: a range of the shard's packed `keys`.
+    keys: (usize, usize),
     /// Replaced later in the same import.
     dead: bool,
     shared: bool,
@@ -301,29 +302,50 @@ struct NewRecord {
 
 /// A shard being written.
 struct NewShard {
+    base: Rc<str>,
     dir: PathBuf,
     stem: String,
     data: BufWriter<File>,
     written: u64,
     records: Vec<NewRecord>,
+    /// Every record's keys, packed ([`shard::pack_key`]).
+    keys: Vec<u8>,
 }
 
-/// A record id this import wrote: when, and where.
-struct Won {
-    modified: Option<Timestamp>,
-    /// (shard, record number) of each copy.
-    places: Vec<(Rc<str>, u32)>,
+impl NewShard {
+    fn push(&mut self, id: Rc<str>, entry: Entry, keys: &[&[u8]], shared: bool) -> u32 {
+        let start = self.keys.len();
+        for k in keys {
+            shard::pack_key(&mut self.keys, k);
+        }
+        self.records.push(NewRecord {
+            id,
+            entry,
+            keys: (start, self.keys.len()),
+            dead: false,
+            shared,
+        });
+        (self.records.len() - 1) as u32
+    }
 }
 
-/// The new generation under construction.
+/// Where this import wrote a record: (shard number, record number).
+type Place = (u16, u32);
+
+/// The new generation under construction. What it holds per record is
+/// kept small (no allocation but the id's): an import of osv.dev's
+/// 300,000 records holds them all until the indexes are written.
 struct Writer<'a> {
     tmp: &'a Path,
     suffix: String,
     old: &'a BTreeMap<String, OldShard>,
-    new: BTreeMap<Rc<str>, NewShard>,
+    new: Vec<NewShard>,
     /// Old shards that lose records to newer ones.
     dirty: BTreeSet<String>,
-    won: HashMap<Rc<str>, Won>,
+    /// Each record id this import wrote: its first copy's place…
+    won: HashMap<Rc<str>, Place>,
+    /// …and, for a record in several shards, the other copies'.
+    more_places: HashMap<Rc<str>, Vec<Place>>,
     added: usize,
     replaced: usize,
     kept_newer: usize,
@@ -356,26 +378,41 @@ impl Writer<'_> {
         Error::file(self.tmp, format!("cannot write the OSV cache: {e}"))
     }
 
-    fn shard(&mut self, base: &str) -> Result<&mut NewShard> {
-        if !self.new.contains_key(base) {
-            let stem = stem(base, &self.suffix);
-            let path = self.tmp.join(format!("{stem}.dat"));
-            let file = File::create(&path)
-                .map_err(|e| Error::file(&path, format!("cannot write the OSV cache: {e}")))?;
-            self.new.insert(
-                Rc::from(base),
-                NewShard {
-                    dir: self.tmp.to_path_buf(),
-                    stem,
-                    data: BufWriter::with_capacity(256 * 1024, file),
-                    written: 0,
-                    records: Vec::new(),
-                },
-            );
+    /// The number of the new shard for `base`, created on first use.
+    fn shard(&mut self, base: &str) -> Result<u16> {
+        if let Some(n) = self.new.iter().position(|s| &*s.base == base) {
+            return Ok(n as u16);
         }
+        let n = u16::try_from(self.new.len())
+            .map_err(|_| Error::file(self.tmp, "OSV import: more ecosystems than a cache holds"))?;
+        let shard = self.new_shard(base)?;
+        self.new.push(shard);
+        Ok(n)
+    }
+
+    /// An empty shard for `base`, its data file created.
+    fn new_shard(&self, base: &str) -> Result<NewShard> {
+        let stem = stem(base, &self.suffix);
+        let path = self.tmp.join(format!("{stem}.dat"));
+        let file = File::create(&path)
+            .map_err(|e| Error::file(&path, format!("cannot write the OSV cache: {e}")))?;
+        Ok(NewShard {
+            base: Rc::from(base),
+            dir: self.tmp.to_path_buf(),
+            stem,
+            data: BufWriter::with_capacity(256 * 1024, file),
+            written: 0,
+            records: Vec::new(),
+            keys: Vec::new(),
+        })
+    }
+
+    /// The `modified` of the copy this import wrote of a record.
+    fn won_modified(&self, place: Place) -> Option<Timestamp> {
         self.new
-            .get_mut(base)
-            .ok_or_else(|| Error::Usage("OSV import: a shard went missing".into()))
+            .get(place.0 as usize)
+            .and_then(|s| s.records.get(place.1 as usize))
+            .and_then(|r| r.entry.modified)
     }
 
     /// The newest `modified` among the live generation's copies of `id`, and the shards holding one.
@@ -403,7 +440,7 @@ impl Writer<'_> {
 
     fn add(&mut self, meta: read::Meta, blob: Blob) -> Result<()> {
         let existing = match self.won.get(meta.id.as_str()) {
-            Some(w) => Some(w.modified),
+            Some(&place) => Some(self.won_modified(place)),
             None => {
                 let (found, modified, holders) = self.in_old(&meta.id)?;
                 if found && supersedes(meta.modified_at, modified) {
@@ -421,11 +458,12 @@ impl Writer<'_> {
             None => self.added += 1,
         }
         let id: Rc<str> = Rc::from(meta.id.as_str());
-        if let Some(previous) = self.won.remove(&id) {
-            for (base, n) in previous.places {
+        if let Some(first) = self.won.remove(&id) {
+            let more = self.more_places.remove(&id).unwrap_or_default();
+            for (s, n) in std::iter::once(first).chain(more) {
                 if let Some(r) = self
                     .new
-                    .get_mut(&base)
+                    .get_mut(s as usize)
                     .and_then(|s| s.records.get_mut(n as usize))
                 {
                     r.dead = true;
@@ -433,56 +471,54 @@ impl Writer<'_> {
             }
         }
         // Keys per shard, in the record's order.
-        let mut per: Vec<(&str, Vec<Vec<u8>>)> = Vec::new();
+        let mut keys: Vec<Vec<u8>> = Vec::with_capacity(meta.keys.len());
+        let mut per: Vec<(&str, Vec<usize>)> = Vec::new();
         for (ecosystem, name) in &meta.keys {
             let base = shard_of(ecosystem);
             let mut k = Vec::with_capacity(ecosystem.len() + 1 + name.len());
             k.extend_from_slice(ecosystem.as_bytes());
             k.push(0);
             k.extend_from_slice(name.as_bytes());
+            keys.push(k);
             match per.iter_mut().find(|(b, _)| *b == base) {
-                Some((_, keys)) => keys.push(k),
-                None => per.push((base, vec![k])),
+                Some((_, at)) => at.push(keys.len() - 1),
+                None => per.push((base, vec![keys.len() - 1])),
             }
         }
         if per.is_empty() {
             per.push(("", Vec::new()));
         }
         let shared = per.len() > 1;
-        let mut places = Vec::with_capacity(per.len());
-        for (base, keys) in per {
-            let shard = self.shard(base)?;
+        let mut places: Vec<Place> = Vec::with_capacity(per.len());
+        for (base, at) in per {
+            let s = self.shard(base)?;
+            let shard = &mut self.new[s as usize];
             let offset = shard.written;
-            let write = shard.data.write_all(&blob.bytes);
-            if let Err(e) = write {
+            if let Err(e) = shard.data.write_all(&blob.bytes) {
                 return Err(self.write_err(e));
             }
-            let shard = self.shard(base)?;
+            let shard = &mut self.new[s as usize];
             shard.written += blob.bytes.len() as u64;
-            let n = shard.records.len() as u32;
-            shard.records.push(NewRecord {
-                id: id.clone(),
-                entry: Entry {
-                    offset,
-                    len: blob.bytes.len() as u32,
-                    raw_len: blob.raw_len,
-                    codec: blob.codec,
-                    withdrawn: meta.withdrawn,
-                    modified: meta.modified_at,
-                },
-                keys,
-                dead: false,
-                shared,
-            });
-            places.push((Rc::from(base), n));
-        }
-        self.won.insert(
-            id,
-            Won {
+            let entry = Entry {
+                offset,
+                len: blob.bytes.len() as u32,
+                raw_len: blob.raw_len,
+                codec: blob.codec,
+                withdrawn: meta.withdrawn,
                 modified: meta.modified_at,
-                places,
-            },
-        );
+            };
+            let mine: Vec<&[u8]> = at.iter().map(|&i| keys[i].as_slice()).collect();
+            let n = shard.push(id.clone(), entry, &mine, shared);
+            places.push((s, n));
+        }
+        let mut places = places.into_iter();
+        if let Some(first) = places.next() {
+            self.won.insert(id.clone(), first);
+        }
+        let more: Vec<Place> = places.collect();
+        if !more.is_empty() {
+            self.more_places.insert(id, more);
+        }
         Ok(())
     }
 
@@ -494,16 +530,24 @@ impl Writer<'_> {
             kept_newer: self.kept_newer,
         };
         let mut bases: BTreeSet<String> = self.dirty.clone();
-        bases.extend(self.new.keys().map(|b| b.to_string()));
+        bases.extend(self.new.iter().map(|s| s.base.to_string()));
         let mut out = BTreeMap::new();
+        let won: HashSet<Rc<str>> = std::mem::take(&mut self.won).into_keys().collect();
+        let mut new: Vec<Option<NewShard>> = std::mem::take(&mut self.new)
+            .into_iter()
+            .map(Some)
+            .collect();
         for base in bases {
+            let slot = new
+                .iter_mut()
+                .find(|s| s.as_ref().is_some_and(|s| *s.base == *base));
             // A shard that only loses records still gets new files.
-            self.shard(&base)?;
-            let Some(mut shard) = self.new.remove(base.as_str()) else {
-                continue;
+            let mut shard = match slot.and_then(Option::take) {
+                Some(shard) => shard,
+                None => self.new_shard(&base)?,
             };
             if let Some(old) = self.old.get(&base) {
-                copy_survivors(&mut shard, old, &self.won, root)?;
+                copy_survivors(&mut shard, old, &won, root)?;
             }
             if let Some(entry) = write_shard(shard)? {
                 out.insert(base, entry);
@@ -540,7 +584,7 @@ impl ShardEntry {
 fn copy_survivors(
     shard: &mut NewShard,
     old: &OldShard,
-    won: &HashMap<Rc<str>, Won>,
+    won: &HashSet<Rc<str>>,
     root: &Path,
 ) -> Result<()> {
     let here = |e: std::io::Error| {
@@ -560,7 +604,7 @@ fn copy_survivors(
     let mut buf = Vec::new();
     for (n, key_numbers) in keys.iter().enumerate() {
         let (id, entry) = old.table.get(n).map_err(here)?;
-        if won.contains_key(id) {
+        if won.contains(id) {
             continue;
         }
         buf.resize(entry.len as usize, 0);
@@ -572,16 +616,12 @@ fn copy_survivors(
             .map_err(|e| Error::file(&shard.dir, format!("cannot write the OSV cache: {e}")))?;
         let offset = shard.written;
         shard.written += buf.len() as u64;
-        shard.records.push(NewRecord {
-            id: Rc::from(id),
-            entry: Entry { offset, ..entry },
-            keys: key_numbers
-                .iter()
-                .map(|&k| names[k as usize].0.clone())
-                .collect(),
-            dead: false,
-            shared: old.entry.shared.contains_key(id),
-        });
+        let mine: Vec<&[u8]> = key_numbers
+            .iter()
+            .map(|&k| names[k as usize].0.as_slice())
+            .collect();
+        let shared = old.entry.shared.contains_key(id);
+        shard.push(Rc::from(id), Entry { offset, ..entry }, &mine, shared);
     }
     Ok(())
 }
@@ -600,10 +640,12 @@ fn write_shard(shard: NewShard) -> Result<Option<ShardEntry>> {
         .map_err(|e| write_err(&data_path, e.into_error()))?;
     file.sync_all().map_err(|e| write_err(&data_path, e))?;
     drop(file);
-    let live: Vec<&NewRecord> = shard.records.iter().filter(|r| !r.dead).collect();
+    let (records, packed) = (shard.records, shard.keys);
+    let live: Vec<&NewRecord> = records.iter().filter(|r| !r.dead).collect();
     if live.is_empty() {
         return Ok(None);
     }
+    let keys_of = |r: &NewRecord| packed.get(r.keys.0..r.keys.1).unwrap_or(&[]);
     let mut entry = ShardEntry {
         index: index_name,
         data: data_name,
@@ -617,9 +659,7 @@ fn write_shard(shard: NewShard) -> Result<Option<ShardEntry>> {
         if r.entry.modified > entry.newest_modified {
             entry.newest_modified = r.entry.modified;
         }
-        let mut ecosystems: Vec<&[u8]> = r
-            .keys
-            .iter()
+        let mut ecosystems: Vec<&[u8]> = shard::packed_keys(keys_of(r))
             .map(|k| k.split(|&b| b == 0).next().unwrap_or(k))
             .collect();
         ecosystems.sort();
@@ -639,7 +679,7 @@ fn write_shard(shard: NewShard) -> Result<Option<ShardEntry>> {
         .map(|r| shard::Record {
             id: &r.id,
             entry: r.entry.clone(),
-            keys: r.keys.clone(),
+            keys: keys_of(r),
         })
         .collect();
     shard::write_index(&index_path, records).map_err(|e| write_err(&index_path, e))?;
@@ -708,9 +748,10 @@ pub fn import(paths: &[PathBuf], root: &Path) -> Result<ImportSummary> {
         tmp: tmp.path(),
         suffix: suffix.clone(),
         old: &old,
-        new: BTreeMap::new(),
+        new: Vec::new(),
         dirty: BTreeSet::new(),
         won: HashMap::new(),
+        more_places: HashMap::new(),
         added: 0,
         replaced: 0,
         kept_newer: 0,

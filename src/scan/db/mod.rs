@@ -14,18 +14,21 @@
 //!   lookup reads only its shard's block directory (once) and the one name
 //!   block it needs, then the records' compressed bytes.
 //! * A directory or zip has no index: [`Db::open`] builds one in memory by
-//!   parsing every record once, keeping only its id, `modified` and package
-//!   keys. Parsing in full at open (not lazily at lookup) is what lets a
-//!   corrupt record be warned about and counted up front, whether or not a
-//!   scan would have looked at it.
+//!   reading every record once, keeping only its id, `modified` and package
+//!   keys. Reading every record at open (not lazily at lookup) is what lets
+//!   a corrupt record be warned about and counted up front, whether or not
+//!   a scan would have looked at it.
 //!
-//! Corrupt records — invalid JSON, no `id`, the wrong shape, over 16 MiB — are
-//! skipped, each one warned about (file + reason) and counted; never fatal.
+//! Corrupt records — invalid JSON, no `id`, indexed fields of the wrong type,
+//! over 16 MiB — are skipped, each one warned about (file + reason) and
+//! counted; never fatal. The rest of a record's shape is checked when a
+//! scan reads it: one that fails then is skipped with a warning too.
 //! Unreadable sources are errors: a scan that silently missed data would
 //! report "not affected". Withdrawn records are kept (and counted, and
 //! returned by lookups): the matcher ignores them, reports can mention them.
 //! One record per id: where several share one, the newest `modified` wins.
 
+pub mod archive;
 pub mod cache;
 pub mod index;
 pub mod read;
@@ -123,8 +126,8 @@ enum Store {
     Files(Vec<PathBuf>),
     Zip {
         path: PathBuf,
-        archive: Mutex<zip::ZipArchive<File>>,
-        entries: Vec<usize>,
+        archive: archive::Archive,
+        entries: Vec<archive::Entry>,
     },
     /// Base ecosystem → its shard, opened on the first lookup.
     Cache(BTreeMap<String, CacheShard>),
@@ -248,13 +251,13 @@ impl Db {
         let store = match archive {
             Some(archive) => Store::Zip {
                 path: path.to_path_buf(),
-                archive: Mutex::new(archive),
+                archive,
                 entries: entries
                     .into_iter()
-                    .map(|(_, o)| match o {
-                        read::Origin::ZipEntry(i) => i,
+                    .filter_map(|(_, o)| match o {
+                        read::Origin::ZipEntry(e) => Some(e),
                         // visit() yields only zip entries for an archive.
-                        read::Origin::File(_) => usize::MAX,
+                        read::Origin::File(_) => None,
                     })
                     .collect(),
             },
@@ -300,9 +303,7 @@ impl Db {
             let (label, bytes) = self.read(n as usize)?;
             match bytes.and_then(|b| read::parse_record(&b)) {
                 Ok(record) => out.push(record),
-                Err(why) => self.late_skip(format!(
-                    "{label}: {why} (it changed after the database was opened)"
-                )),
+                Err(why) => self.late_skip(format!("{label}: {why}")),
             }
         }
         out.sort_by(|a, b| a.id.cmp(&b.id));
@@ -325,14 +326,11 @@ impl Db {
                 archive,
                 entries,
             } => {
-                let index = entries.get(n).copied().unwrap_or(usize::MAX);
-                match read::read_zip_shared(archive, path, index)? {
-                    Some(raw) => Ok((raw.name, raw.bytes)),
-                    None => Ok((
-                        format!("{}: entry {index}", path.display()),
-                        Err("no longer a .json entry".to_string()),
-                    )),
-                }
+                let entry = entries
+                    .get(n)
+                    .ok_or_else(|| Error::Usage(format!("OSV index: no record {n}")))?;
+                let raw = read::read_zip_entry(archive, path, entry)?;
+                Ok((raw.name, raw.bytes))
             }
             Store::Cache(_) => Err(Error::Usage(format!("OSV index: no record {n}"))),
         }

@@ -26,7 +26,6 @@
 //! sections of every shard to find a record id wherever it is (binary search:
 //! the entries are sorted by id), and a whole shard only when it rewrites it.
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::os::unix::fs::FileExt;
@@ -192,19 +191,42 @@ fn parse_entry(b: &[u8]) -> Option<(Entry, u32, u16)> {
 pub struct Record<'a> {
     pub id: &'a str,
     pub entry: Entry,
-    /// Its keys in this shard: "ECOSYSTEM\0NAME".
-    pub keys: Vec<Vec<u8>>,
+    /// Its keys in this shard ("ECOSYSTEM\0NAME"), packed by [`pack_key`].
+    pub keys: &'a [u8],
+}
+
+/// Appends `key` to a packed list of keys: its length (u16, little-endian),
+/// then its bytes. A record's keys live packed in one buffer per shard
+/// rather than one allocation each: an import holds every record's keys
+/// until its indexes are written. A key of 64 KiB or more is no package
+/// name and is left out.
+pub fn pack_key(out: &mut Vec<u8>, key: &[u8]) {
+    if let Ok(len) = u16::try_from(key.len()) {
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(key);
+    }
+}
+
+/// The keys of a packed list, in the order they were packed.
+pub fn packed_keys(mut packed: &[u8]) -> impl Iterator<Item = &[u8]> {
+    std::iter::from_fn(move || {
+        let len = u16_at(packed, 0)? as usize;
+        let key = packed.get(2..2 + len)?;
+        packed = packed.get(2 + len..)?;
+        Some(key)
+    })
 }
 
 /// Writes a shard's index for records already in its data file.
 pub fn write_index(path: &Path, mut records: Vec<Record<'_>>) -> std::io::Result<()> {
     records.sort_by(|a, b| a.id.cmp(b.id));
-    let mut names: BTreeMap<&[u8], Vec<u32>> = BTreeMap::new();
+    // (key, record number), sorted: each key's numbers in record order.
+    let mut pairs: Vec<(&[u8], u32)> = Vec::new();
     for (n, r) in records.iter().enumerate() {
-        for key in &r.keys {
-            names.entry(key.as_slice()).or_default().push(n as u32);
-        }
+        pairs.extend(packed_keys(r.keys).map(|k| (k, n as u32)));
     }
+    pairs.sort_unstable();
+    pairs.dedup();
     let mut out = BufWriter::with_capacity(256 * 1024, File::create(path)?);
     let mut at = 0u64;
     let mut directory: Vec<u8> = Vec::new();
@@ -229,17 +251,15 @@ pub fn write_index(path: &Path, mut records: Vec<Record<'_>>) -> std::io::Result
         block.clear();
         Ok(())
     };
-    for (key, numbers) in &names {
-        if key.len() > u16::MAX as usize {
-            continue; // no package name is 64 KiB long
-        }
+    for numbers in pairs.chunk_by(|a, b| a.0 == b.0) {
+        let key = numbers[0].0;
         if block.is_empty() {
             first = key;
         }
         block.extend_from_slice(&(key.len() as u16).to_le_bytes());
         block.extend_from_slice(key);
         block.extend_from_slice(&(numbers.len() as u32).to_le_bytes());
-        for n in numbers {
+        for (_, n) in numbers {
             block.extend_from_slice(&n.to_le_bytes());
         }
         if block.len() >= BLOCK {
@@ -601,20 +621,31 @@ mod tests {
             modified: "2024-01-02T03:04:05.5Z".parse().ok(),
         };
         // Enough names for several blocks.
+        let pack = |keys: &[&[u8]]| {
+            let mut out = Vec::new();
+            for k in keys {
+                pack_key(&mut out, k);
+            }
+            out
+        };
+        let left_pad = pack(&[b"npm\0left-pad"]);
         let mut records = vec![Record {
             id: "B",
             entry: entry.clone(),
-            keys: vec![b"npm\0left-pad".to_vec()],
+            keys: &left_pad,
         }];
-        let ids: Vec<String> = (0..3000).map(|i| format!("X{i:05}")).collect();
-        for id in &ids {
+        let ids: Vec<(String, Vec<u8>)> = (0..3000)
+            .map(|i| {
+                let id = format!("X{i:05}");
+                let keys = pack(&[format!("npm\0pkg-{id}").as_bytes(), b"npm\0shared"]);
+                (id, keys)
+            })
+            .collect();
+        for (id, keys) in &ids {
             records.push(Record {
                 id,
                 entry: entry.clone(),
-                keys: vec![
-                    format!("npm\0pkg-{id}").into_bytes(),
-                    b"npm\0shared".to_vec(),
-                ],
+                keys,
             });
         }
         write_index(&idx, records).unwrap();

@@ -477,29 +477,27 @@ struct ZipContents {
 /// anything is imported) and finds its newest `modified`: the high-water
 /// mark, taken from the data itself rather than from when it was listed.
 fn scan_zip(path: &Path) -> std::result::Result<ZipContents, String> {
-    use std::io::Read as _;
+    use super::archive::{self, Archive};
     #[derive(Deserialize)]
     struct Head {
         modified: Option<String>,
     }
-    let file = File::open(path).map_err(|e| e.to_string())?;
-    let mut archive = zip::ZipArchive::new(file).map_err(|e| format!("not a zip archive: {e}"))?;
+    let zip = Archive::open(path).map_err(|e| format!("not a zip archive: {e}"))?;
+    let mut reader = zip.reader(true);
     let mut contents = ZipContents {
         records: 0,
         newest: None,
     };
-    let mut bytes = Vec::new();
-    for index in 0..archive.len() {
-        let entry = archive.by_index(index).map_err(|e| e.to_string())?;
-        let name = entry.name().to_string();
-        if entry.is_dir() || !name.to_ascii_lowercase().ends_with(".json") {
+    for entry in zip.entries() {
+        let entry = entry?;
+        if entry.is_dir() || !entry.name.to_ascii_lowercase().ends_with(".json") {
             continue;
         }
-        bytes.clear();
-        entry
-            .take(super::read::MAX_RECORD_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| format!("entry {name}: {e}"))?;
+        if entry.size > super::read::MAX_RECORD_BYTES {
+            // The import skips it with a warning; its date is no evidence.
+            continue;
+        }
+        let bytes = archive::decode(&entry, &reader.stored(&entry)?)?;
         // A corrupt record is the import's to warn about; only dates matter here.
         if let Ok(head) = serde_json::from_slice::<Head>(&bytes) {
             contents.records += 1;
