@@ -291,11 +291,7 @@ fn lowest_fixed_above(affected: &Affected, installed: &Version, scheme: Scheme) 
 /// unsound, notice): reported apart, not as a vulnerability. RustSec puts
 /// the flag on the affected entry; a record-level one counts too.
 pub fn informational(record: &Record, affected: &Affected) -> Option<String> {
-    let flag = |v: Option<&serde_json::Value>| {
-        v.and_then(|d| d.get("informational"))
-            .and_then(|v| v.as_str())
-            .map(str::to_string)
-    };
+    let flag = |v: Option<&crate::scan::osv::Specific>| v.and_then(|d| d.text("informational"));
     flag(affected.database_specific.as_ref()).or_else(|| flag(record.database_specific.as_ref()))
 }
 
@@ -486,11 +482,12 @@ mod tests {
         );
         assert_eq!(informational(&r, &r.affected[0].clone()), None);
         r.affected[0].database_specific =
-            Some(serde_json::json!({"informational": "unmaintained"}));
+            crate::scan::osv::Specific::of(&serde_json::json!({"informational": "unmaintained"}));
         let a = r.affected[0].clone();
         assert_eq!(informational(&r, &a).as_deref(), Some("unmaintained"));
         // `null` (RustSec's vulnerabilities) is not informational.
-        r.affected[0].database_specific = Some(serde_json::json!({"informational": null}));
+        r.affected[0].database_specific =
+            crate::scan::osv::Specific::of(&serde_json::json!({"informational": null}));
         let a = r.affected[0].clone();
         assert_eq!(informational(&r, &a), None);
     }

@@ -367,39 +367,13 @@ fn prefetch(
     db: &Db,
     keys: BTreeSet<(String, String)>,
 ) -> Result<BTreeMap<(String, String), Vec<super::osv::Record>>> {
-    let keys: Vec<(String, String)> = keys.into_iter().collect();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 8);
-    // Below a few hundred lookups a thread costs more than it saves.
-    let chunk = keys.len().div_ceil(threads).max(256);
-    let chunks: Vec<Result<Vec<_>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = keys
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|(e, n)| db.records(e, n).map(|r| ((e.clone(), n.clone()), r)))
-                        .collect::<Result<Vec<_>>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(Error::Usage(
-                        "a thread reading the OSV data stopped unexpectedly".into(),
-                    ))
-                })
-            })
-            .collect()
+    // Spread over the cores in small chunks taken in turn: ecosystems cost
+    // very differently per lookup (npm's records are many and small), so
+    // fixed halves left one core idle.
+    let found = super::db::read::par_map(keys.into_iter().collect(), |(e, n)| {
+        db.records(&e, &n).map(|r| ((e, n), r))
     });
-    let mut out = BTreeMap::new();
-    for part in chunks {
-        out.extend(part?);
-    }
-    Ok(out)
+    found.into_iter().collect()
 }
 
 #[cfg(test)]
@@ -422,7 +396,7 @@ mod tests {
     fn lookups_spread_over_threads_find_what_one_thread_finds() {
         use crate::sbom::model::{Ecosystem, Package};
         let dir = tempfile::tempdir().unwrap();
-        let n = 700; // past one thread's share of 256 lookups
+        let n = 700; // many chunks of lookups, over every core
         for i in 0..n {
             let record = serde_json::json!({
                 "id": format!("PYSEC-2099-{i}"), "modified": "2026-01-01T00:00:00Z",

@@ -36,10 +36,8 @@
 use std::collections::HashSet;
 use std::str::FromStr;
 
-use serde_json::Value;
-
 use crate::scan::finding::{Rating, Severity};
-use crate::scan::osv::{Affected, Record, SeverityEntry};
+use crate::scan::osv::{Affected, Record, SeverityEntry, Specific};
 
 /// The severity of `record` for the package entry `affected` (see the
 /// module docs for the order of sources).
@@ -69,7 +67,7 @@ pub fn rate(record: &Record, affected: &Affected) -> Rating {
 
     let label = [&affected.database_specific, &record.database_specific]
         .into_iter()
-        .find_map(|v| text_field(v, "severity").and_then(ghsa_label));
+        .find_map(|v| text_field(v, "severity").and_then(|l| ghsa_label(&l)));
     if let Some((severity, label)) = label {
         return Rating {
             severity,
@@ -84,7 +82,7 @@ pub fn rate(record: &Record, affected: &Affected) -> Rating {
         &record.database_specific,
     ]
     .into_iter()
-    .find_map(|v| text_field(v, "urgency").and_then(debian_urgency));
+    .find_map(|v| text_field(v, "urgency").and_then(|u| debian_urgency(&u)));
     if let Some((severity, urgency)) = urgency {
         return Rating {
             severity,
@@ -290,11 +288,11 @@ fn v2_severity(score: f64) -> Severity {
     }
 }
 
-fn text_field<'a>(value: &'a Option<Value>, key: &str) -> Option<&'a str> {
-    value.as_ref()?.get(key)?.as_str()
+fn text_field(value: &Option<Specific>, key: &str) -> Option<String> {
+    value.as_ref()?.text(key)
 }
 
-fn ghsa_label(label: &str) -> Option<(Severity, &str)> {
+fn ghsa_label(label: &str) -> Option<(Severity, String)> {
     let severity = match label.trim().to_ascii_uppercase().as_str() {
         "CRITICAL" => Severity::Critical,
         "HIGH" => Severity::High,
@@ -302,14 +300,14 @@ fn ghsa_label(label: &str) -> Option<(Severity, &str)> {
         "LOW" => Severity::Low,
         _ => return None,
     };
-    Some((severity, label.trim()))
+    Some((severity, label.trim().to_string()))
 }
 
 /// Debian's urgencies; the security tracker marks ones not yet reviewed with
 /// a trailing `*` or `**` (`low**`), which does not change the level.
 /// "not yet assigned" and "end-of-life" are answers too: they rate UNKNOWN
 /// rather than falling through to a lesser source.
-fn debian_urgency(urgency: &str) -> Option<(Severity, &str)> {
+fn debian_urgency(urgency: &str) -> Option<(Severity, String)> {
     let urgency = urgency.trim();
     let severity = match urgency.trim_end_matches('*').to_ascii_lowercase().as_str() {
         "unimportant" | "low" => Severity::Low,
@@ -318,7 +316,7 @@ fn debian_urgency(urgency: &str) -> Option<(Severity, &str)> {
         "not yet assigned" | "end-of-life" => Severity::Unknown,
         _ => return None,
     };
-    Some((severity, urgency))
+    Some((severity, urgency.to_string()))
 }
 
 #[cfg(test)]

@@ -474,7 +474,7 @@ fn too_large(size: u64) -> String {
 /// batch's order. The cores take small chunks in turn rather than a half
 /// each, so one core is not left idle while the other finishes a half of
 /// larger records.
-fn par_map<T: Send, U: Send>(batch: Vec<T>, f: impl Fn(T) -> U + Sync) -> Vec<U> {
+pub(crate) fn par_map<T: Send, U: Send>(batch: Vec<T>, f: impl Fn(T) -> U + Sync) -> Vec<U> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Mutex;
     const CHUNK: usize = 16;

@@ -1,6 +1,6 @@
 use super::*;
 use crate::scan::osv::Package;
-use serde_json::json;
+use serde_json::{json, Value};
 
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() < 1e-9
@@ -386,7 +386,7 @@ fn record_with(severity: Vec<SeverityEntry>, database_specific: Option<Value>) -
         severity,
         affected: vec![affected_with(vec![], None, None)],
         references: vec![],
-        database_specific,
+        database_specific: database_specific.as_ref().and_then(Specific::of),
     }
 }
 
@@ -404,8 +404,8 @@ fn affected_with(
         severity,
         ranges: vec![],
         versions: vec![],
-        ecosystem_specific,
-        database_specific,
+        ecosystem_specific: ecosystem_specific.as_ref().and_then(Specific::of),
+        database_specific: database_specific.as_ref().and_then(Specific::of),
     }
 }
 
@@ -629,7 +629,7 @@ fn real_osv_records() {
             );
             let label = [&affected.database_specific, &record.database_specific]
                 .into_iter()
-                .find_map(|v| text_field(v, "severity").and_then(ghsa_label));
+                .find_map(|v| text_field(v, "severity").and_then(|l| ghsa_label(&l)));
             if let (Some(_), Some((want, _))) = (r.score, label) {
                 labelled += 1;
                 agree += usize::from(r.severity == want);
