@@ -85,7 +85,11 @@ impl SigningKey {
             let entry = if rekor.version() == 2 {
                 let pae_sha256 = sha2::Sha256::digest(pae(PAYLOAD_TYPE, statement));
                 rekor
-                    .upload_v2(pae_sha256.into(), &signature, &self.public)
+                    .upload_v2(
+                        pae_sha256.into(),
+                        &signature,
+                        super::tlog::V2Verifier::Key(&self.public),
+                    )
                     .await?
             } else {
                 let json = serde_json::to_string(&envelope)
@@ -132,7 +136,11 @@ impl SigningKey {
         if let Some(rekor) = rekor {
             let entry = if rekor.version() == 2 {
                 rekor
-                    .upload_v2(digest.into(), &signature, &self.public)
+                    .upload_v2(
+                        digest.into(),
+                        &signature,
+                        super::tlog::V2Verifier::Key(&self.public),
+                    )
                     .await?
             } else {
                 rekor

@@ -13,6 +13,10 @@ use crate::registry::Store;
 use crate::verify::{Expected, Matcher};
 use crate::{report, trust, Error, Result};
 
+/// An identity token is found again before a new certificate is asked for
+/// when it expires within this many seconds.
+const TOKEN_MARGIN_SECS: u64 = 60;
+
 /// Who signs: the CI job's identity through Fulcio, or a key.
 pub enum Signer {
     Keyless(Keyless),
@@ -23,10 +27,14 @@ pub enum Signer {
     },
 }
 
-/// A signer ready to sign: the keyless one holds its identity token.
+/// A signer ready to sign: the keyless one holds its identity token (and,
+/// once it signed, its key and certificate), so everything one session
+/// signs is signed under one Fulcio certificate while it is valid.
 pub struct Session {
     signer: Signer,
-    token: Option<IdentityToken>,
+    token: tokio::sync::Mutex<Option<IdentityToken>>,
+    /// `--identity-token`, to read again when the token above expired.
+    explicit_token: Option<String>,
     pub trust: trust::Trust,
     /// Who the signature will name, for messages.
     pub signed_by: String,
@@ -237,7 +245,8 @@ impl Session {
         };
         Ok(Session {
             signer,
-            token,
+            token: tokio::sync::Mutex::new(token),
+            explicit_token: args.identity_token.clone(),
             trust,
             signed_by,
             expected,
@@ -297,18 +306,44 @@ impl Session {
         }
     }
 
+    /// The identity token for the keyless signer's next signature. A token
+    /// is only shown to Fulcio, so it only has to be valid when a new
+    /// certificate is needed; one that expired by then (a long run) is
+    /// found again where it came from, as each command did on its own.
+    async fn token_for(&self, keyless: &Keyless) -> Result<String, String> {
+        let mut token = self.token.lock().await;
+        let Some(current) = token.as_ref() else {
+            return Err("no identity token".into());
+        };
+        if keyless.needs_certificate().await {
+            let now = jiff::Timestamp::now().as_second().max(0) as u64;
+            if current.claims().exp <= now.saturating_add(TOKEN_MARGIN_SECS) {
+                let fresh = token::discover(&ProcessEnv, self.explicit_token.as_deref())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                *token = Some(fresh);
+            }
+        }
+        token
+            .as_ref()
+            .map(|t| t.reveal().to_string())
+            .ok_or_else(|| "no identity token".into())
+    }
+
     /// Signs an in-toto statement as DSSE; the bundle JSON.
     pub async fn sign_statement(&self, statement: &[u8]) -> Result<String, String> {
-        match (&self.signer, &self.token) {
-            (Signer::Keyless(keyless), Some(token)) => keyless
-                .sign_statement(token.reveal(), statement)
-                .await
-                .map_err(|e| e.to_string()),
-            (Signer::Key { key, rekor, tsa }, _) => {
+        match &self.signer {
+            Signer::Keyless(keyless) => {
+                let token = self.token_for(keyless).await?;
+                keyless
+                    .sign_statement(&token, statement)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            Signer::Key { key, rekor, tsa } => {
                 key.sign_statement(statement, rekor.as_ref(), tsa.as_ref())
                     .await
             }
-            (Signer::Keyless(_), None) => Err("no identity token".into()),
         }
     }
 
@@ -317,19 +352,19 @@ impl Session {
         &self,
         payload: &[u8],
     ) -> Result<std::collections::BTreeMap<String, String>, String> {
-        let (bundle, chain) = match (&self.signer, &self.token) {
-            (Signer::Keyless(keyless), Some(token)) => {
+        let (bundle, chain) = match &self.signer {
+            Signer::Keyless(keyless) => {
+                let token = self.token_for(keyless).await?;
                 let bundle = keyless
-                    .sign_message(token.reveal(), payload)
+                    .sign_message(&token, payload)
                     .await
                     .map_err(|e| e.to_string())?;
                 let chain = chain_of(&bundle, &self.trust);
                 (bundle, chain)
             }
-            (Signer::Key { key, rekor, .. }, _) => {
+            Signer::Key { key, rekor, .. } => {
                 (key.sign_message(payload, rekor.as_ref()).await?, None)
             }
-            (Signer::Keyless(_), None) => return Err("no identity token".into()),
         };
         legacy::annotations_from_bundle(&bundle, chain.as_deref())
     }

@@ -1,5 +1,4 @@
-//! Uploads to a transparency log for key signatures (keyless signing goes
-//! through sigstore-sign, which talks to Rekor itself): Rekor v1 (`dsse` and
+//! Uploads to a transparency log, for key and keyless signatures: Rekor v1 (`dsse` and
 //! `hashedrekord` 0.0.1 entries) or Rekor v2, which takes `hashedrekord`
 //! 0.0.2 only: a DSSE envelope is logged as the hash of its PAE, the bytes
 //! the signature is over, as sigstore-go and sigstore-rust log it. A v2
@@ -16,6 +15,15 @@ use sigstore_sign::types::{EntryUuid, KindVersion, TransparencyLogEntry};
 
 const ATTEMPTS: u32 = 4;
 const ENTRY_MAX: usize = 8 << 20;
+
+/// What a Rekor v2 entry names as the signature's verifier.
+#[derive(Clone, Copy)]
+pub enum V2Verifier<'a> {
+    /// A key signature's public key.
+    Key(&'a sigstore_sign::types::DerPublicKey),
+    /// A keyless signature's Fulcio certificate.
+    Certificate(&'a sigstore_sign::types::DerCertificate),
+}
 
 /// A Rekor log: v1, or v2 (tiles).
 pub struct Rekor {
@@ -58,24 +66,29 @@ impl Rekor {
     }
 
     /// Logs a signature over bytes whose SHA-256 is `sha256` on a Rekor v2
-    /// log (`hashedrekord` 0.0.2, the public key as verifier), retried like
-    /// a v1 upload when the log is unavailable or rate-limits.
+    /// log (`hashedrekord` 0.0.2, with the public key or the certificate as
+    /// verifier), retried like a v1 upload when the log is unavailable or
+    /// rate-limits.
     pub async fn upload_v2(
         &self,
         sha256: [u8; 32],
         signature: &sigstore_sign::types::SignatureBytes,
-        public: &sigstore_sign::types::DerPublicKey,
+        verifier: V2Verifier<'_>,
     ) -> Result<TransparencyLogEntry, String> {
         use sigstore_sign::rekor::{HashedRekordV2, RekorV2KeyDetails};
         let Some(client) = &self.v2 else {
             return Err(format!("Rekor {} is a v1 log", self.url));
         };
-        let request = HashedRekordV2::new_with_public_key(
-            &sigstore_sign::types::Sha256Hash::new(sha256),
-            signature,
-            public,
-            RekorV2KeyDetails::PkixEcdsaP256Sha256,
-        );
+        let hash = sigstore_sign::types::Sha256Hash::new(sha256);
+        let details = RekorV2KeyDetails::PkixEcdsaP256Sha256;
+        let request = match verifier {
+            V2Verifier::Key(key) => {
+                HashedRekordV2::new_with_public_key(&hash, signature, key, details)
+            }
+            V2Verifier::Certificate(cert) => {
+                HashedRekordV2::new_with_certificate(&hash, signature, cert, details)
+            }
+        };
         let mut attempt = 0;
         loop {
             attempt += 1;
