@@ -334,6 +334,9 @@ pub struct RegistryClient {
     /// `registry/repository`: learnt once per run, it decides whether a
     /// referrer also goes into the fallback index.
     pub(super) referrers_api: Mutex<HashMap<String, bool>>,
+    /// What this client read or wrote, by `registry/repository@digest`
+    /// (see [`super::push::Known`]).
+    pub(super) known: Mutex<super::push::Known>,
 }
 
 impl RegistryClient {
@@ -355,6 +358,7 @@ impl RegistryClient {
             timeout: settings.timeout,
             states: Mutex::new(HashMap::new()),
             referrers_api: Mutex::new(HashMap::new()),
+            known: Mutex::new(Default::default()),
         })
     }
 

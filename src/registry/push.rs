@@ -8,7 +8,16 @@
 //! conditional update in the distribution API, so adding to it is
 //! read-merge-write followed by a check that the entry survived; two
 //! signers racing each re-add what the other overwrote.
+//!
+//! A client remembers what it read and wrote by digest (manifests, small
+//! blobs, which blobs a repository has): content named by its digest
+//! cannot change, so `wharf run`'s stages, sharing one client, read each
+//! thing once. What a tag names can change, so a tag is read again
+//! whenever correctness needs the registry's present answer; only the
+//! idempotency check of a signer may use the fallback index as this client
+//! last saw it ([`RegistryClient::referrers_seen`]).
 
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -47,6 +56,25 @@ pub struct Fetched {
     pub bytes: Vec<u8>,
     pub media_type: String,
     pub digest: String,
+}
+
+/// Blobs at most this large are remembered once read (bundles, configs);
+/// layers are streamed and never kept.
+const REMEMBER_MAX: usize = 16 << 20;
+
+/// What a client read from or wrote to registries, keyed by
+/// `registry/repository@digest`: named by digest, so never stale (but for
+/// the fallback indexes, which say so).
+#[derive(Default)]
+pub(crate) struct Known {
+    manifests: HashMap<String, Fetched>,
+    blobs: HashMap<String, Vec<u8>>,
+    /// Blobs the repository has (uploaded, found, or read).
+    present: HashSet<String>,
+    /// The fallback index of a subject as last read (`None`: there was
+    /// none), by `registry/repository@subject`. Named by a tag, so it may
+    /// be stale: only [`RegistryClient::referrers_seen`] reads it.
+    fallback: HashMap<String, Option<Index>>,
 }
 
 /// What the registry said to a manifest upload.
@@ -95,6 +123,11 @@ fn repo_key(repo: &Reference) -> String {
     format!("{}/{}", repo.registry(), repo.repository())
 }
 
+/// `registry/repository@digest`, the key of what a client knows by digest.
+fn digest_key(repo: &Reference, digest: &str) -> String {
+    format!("{}/{}@{digest}", repo.registry(), repo.repository())
+}
+
 /// Folds `other`, a second description of the same manifest, into
 /// `existing`: a missing or generic (empty-config) `artifactType` gives way
 /// to a specific one, and annotations missing from one side are added.
@@ -129,6 +162,27 @@ fn content_type(resp: &reqwest::Response) -> String {
 }
 
 impl RegistryClient {
+    fn known(&self) -> std::sync::MutexGuard<'_, Known> {
+        // Every change is a single insert: a panic elsewhere leaves it whole.
+        self.known.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn remember_present(&self, repo: &Reference, digest: &str) {
+        self.known().present.insert(digest_key(repo, digest));
+    }
+
+    fn remember_manifest(&self, repo: &Reference, fetched: &Fetched) {
+        self.known()
+            .manifests
+            .insert(digest_key(repo, &fetched.digest), fetched.clone());
+    }
+
+    fn remember_fallback(&self, repo: &Reference, subject: &str, index: Option<&Index>) {
+        self.known()
+            .fallback
+            .insert(digest_key(repo, subject), index.cloned());
+    }
+
     /// Sends `call` to `/v2/<repository>/<path>` of `repo`'s registry.
     async fn call(
         &self,
@@ -166,12 +220,29 @@ impl RegistryClient {
         }
     }
 
-    /// Uploads `bytes` as a blob unless the registry already has it; returns its digest.
+    /// Uploads `bytes` as a blob unless the registry already has it (as
+    /// this client knows, or a `HEAD` says); returns its digest.
     pub async fn push_blob(&self, repo: &Reference, bytes: Bytes) -> Result<String, RegistryError> {
         let digest = sha256_digest(&bytes);
-        if self.blob_exists(repo, &digest).await? {
+        if self.known().present.contains(&digest_key(repo, &digest)) {
             return Ok(digest);
         }
+        if self.blob_exists(repo, &digest).await? {
+            self.remember_present(repo, &digest);
+            return Ok(digest);
+        }
+        self.upload_blob(repo, bytes).await
+    }
+
+    /// Uploads `bytes` as a blob without asking whether the registry has it:
+    /// for content just made (a new signature's bundle), which it cannot
+    /// have. Returns its digest.
+    pub async fn upload_blob(
+        &self,
+        repo: &Reference,
+        bytes: Bytes,
+    ) -> Result<String, RegistryError> {
+        let digest = sha256_digest(&bytes);
         let what = format!("{}@{digest}", repo.repository());
         let start = Call {
             method: Method::POST,
@@ -211,7 +282,7 @@ impl RegistryClient {
             method: Method::PUT,
             url: &url,
             accept: "*/*",
-            body: Some((bytes, "application/octet-stream")),
+            body: Some((bytes.clone(), "application/octet-stream")),
             push: true,
             streaming: false,
         };
@@ -226,6 +297,12 @@ impl RegistryClient {
                     format!("it stored the blob as {got}"),
                 ));
             }
+        }
+        let mut known = self.known();
+        let key = digest_key(repo, &digest);
+        known.present.insert(key.clone());
+        if bytes.len() <= REMEMBER_MAX {
+            known.blobs.insert(key, bytes.to_vec());
         }
         Ok(digest)
     }
@@ -288,6 +365,16 @@ impl RegistryClient {
             }
         }
         let subject_indexed = resp.headers().contains_key("oci-subject");
+        if let Some((bytes, _)) = &call.body {
+            self.remember_manifest(
+                repo,
+                &Fetched {
+                    bytes: bytes.to_vec(),
+                    media_type: media_type.to_string(),
+                    digest: digest.clone(),
+                },
+            );
+        }
         Ok(Pushed {
             digest,
             subject_indexed,
@@ -301,6 +388,11 @@ impl RegistryClient {
         repo: &Reference,
         target: &str,
     ) -> Result<Option<Fetched>, RegistryError> {
+        if target.starts_with("sha256:") {
+            if let Some(known) = self.known().manifests.get(&digest_key(repo, target)) {
+                return Ok(Some(known.clone()));
+            }
+        }
         let what = format!("{}:{target}", repo.repository());
         let call = Call::get(format!("manifests/{target}"), what.clone(), MANIFEST_ACCEPT);
         let resp = match self.call(repo, &call).await {
@@ -326,11 +418,13 @@ impl RegistryClient {
                 ));
             }
         }
-        Ok(Some(Fetched {
+        let fetched = Fetched {
             bytes,
             media_type,
             digest,
-        }))
+        };
+        self.remember_manifest(repo, &fetched);
+        Ok(Some(fetched))
     }
 
     /// Reads a blob whole (at most `max` bytes) and checks its digest.
@@ -340,6 +434,10 @@ impl RegistryClient {
         digest: &str,
         max: usize,
     ) -> Result<Vec<u8>, RegistryError> {
+        let key = digest_key(repo, digest);
+        if let Some(known) = self.known().blobs.get(&key).filter(|b| b.len() <= max) {
+            return Ok(known.clone());
+        }
         let what = format!("{}@{digest}", repo.repository());
         let resp = self
             .call(
@@ -356,6 +454,11 @@ impl RegistryClient {
                 format!("the blob hashes to {got}"),
             ));
         }
+        let mut known = self.known();
+        known.present.insert(key.clone());
+        if bytes.len() <= REMEMBER_MAX {
+            known.blobs.insert(key, bytes.clone());
+        }
         Ok(bytes)
     }
 
@@ -370,13 +473,58 @@ impl RegistryClient {
         repo: &Reference,
         subject: &str,
     ) -> Result<(Vec<Descriptor>, Vec<ReferrersSource>), RegistryError> {
+        let fallback = self.fetch_fallback_index(repo, subject).await?;
+        self.merge_referrers(repo, subject, fallback).await
+    }
+
+    /// [`RegistryClient::referrers`], with the fallback index as this client
+    /// last read it, where it did (an index update ends with a read, so
+    /// that is after its own last write): what a signer checks for its own
+    /// signature before signing again. A signature another signer added
+    /// since is missed, and at worst signed again, as it would be by a
+    /// signer that read the index a moment earlier; verifiers and the index
+    /// update read the registry's present index.
+    pub async fn referrers_seen(
+        &self,
+        repo: &Reference,
+        subject: &str,
+    ) -> Result<(Vec<Descriptor>, Vec<ReferrersSource>), RegistryError> {
+        let seen = self
+            .known()
+            .fallback
+            .get(&digest_key(repo, subject))
+            .cloned();
+        let fallback = match seen {
+            Some(index) => index,
+            None => self.fetch_fallback_index(repo, subject).await?,
+        };
+        self.merge_referrers(repo, subject, fallback).await
+    }
+
+    /// The referrers API's answer (where the registry has the API) merged
+    /// with the fallback index's entries.
+    async fn merge_referrers(
+        &self,
+        repo: &Reference,
+        subject: &str,
+        fallback: Option<Index>,
+    ) -> Result<(Vec<Descriptor>, Vec<ReferrersSource>), RegistryError> {
         let mut found: Vec<Descriptor> = Vec::new();
         let mut sources = Vec::new();
-        if let Some(index) = self.referrers_api_index(repo, subject).await? {
-            found.extend(index.manifests);
-            sources.push(ReferrersSource::Api);
+        // A registry that answered it has no referrers API is not asked again.
+        let no_api = self
+            .referrers_api
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&repo_key(repo))
+            == Some(&false);
+        if !no_api {
+            if let Some(index) = self.referrers_api_index(repo, subject).await? {
+                found.extend(index.manifests);
+                sources.push(ReferrersSource::Api);
+            }
         }
-        if let Some(index) = self.fetch_fallback_index(repo, subject).await? {
+        if let Some(index) = fallback {
             sources.push(ReferrersSource::FallbackTag);
             for d in index.manifests {
                 match found.iter_mut().find(|f| f.digest == d.digest) {
@@ -451,15 +599,18 @@ impl RegistryClient {
         subject: &str,
     ) -> Result<Option<Index>, RegistryError> {
         let Some(fetched) = self.fetch_manifest(repo, &fallback_tag(subject)).await? else {
+            self.remember_fallback(repo, subject, None);
             return Ok(None);
         };
-        serde_json::from_slice::<Index>(&fetched.bytes)
-            .map(Some)
-            .map_err(|e| RegistryError::Protocol {
+        let index = serde_json::from_slice::<Index>(&fetched.bytes).map_err(|e| {
+            RegistryError::Protocol {
                 what: format!("{}:{}", repo.repository(), fallback_tag(subject)),
                 registry: repo.registry().to_string(),
                 detail: format!("the referrers fallback index is not an OCI index: {e}"),
-            })
+            }
+        })?;
+        self.remember_fallback(repo, subject, Some(&index));
+        Ok(Some(index))
     }
 
     /// Adds `descriptor` to the fallback index of `subject`, keeping every

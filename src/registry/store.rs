@@ -77,6 +77,17 @@ impl<'a> Store<'a> {
         }
     }
 
+    /// Stores a blob without asking whether it is there already: for
+    /// content just made, which nothing can hold yet.
+    pub async fn upload_blob(&self, bytes: Bytes) -> Result<String, RegistryError> {
+        match self {
+            Store::Registry { client, repo } => client.upload_blob(repo, bytes).await,
+            Store::Layout(l) => {
+                layout::write_blob(&l.dir, &bytes).map_err(|e| Self::layout_error(l, e))
+            }
+        }
+    }
+
     /// Stores a manifest under its digest. A layout lists nothing yet:
     /// [`Store::add_referrer`] does, once the manifest is in place.
     pub async fn push_manifest(
@@ -165,6 +176,18 @@ impl<'a> Store<'a> {
     pub async fn referrers(&self, subject: &str) -> Result<Vec<Descriptor>, RegistryError> {
         match self {
             Store::Registry { client, repo } => Ok(client.referrers(repo, subject).await?.0),
+            Store::Layout(l) => {
+                layout::referrers(&l.dir, subject).map_err(|e| Self::layout_error(l, e))
+            }
+        }
+    }
+
+    /// Every referrer of `subject`, the fallback index as the client last
+    /// read it where it did ([`RegistryClient::referrers_seen`]): for a
+    /// signer's "signed already?" check, not for verification.
+    pub async fn referrers_seen(&self, subject: &str) -> Result<Vec<Descriptor>, RegistryError> {
+        match self {
+            Store::Registry { client, repo } => Ok(client.referrers_seen(repo, subject).await?.0),
             Store::Layout(l) => {
                 layout::referrers(&l.dir, subject).map_err(|e| Self::layout_error(l, e))
             }

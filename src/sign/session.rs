@@ -387,7 +387,7 @@ impl Session {
         target: &Target,
         wanted: impl Fn(Option<&str>, Option<&serde_json::Value>) -> bool,
     ) -> Result<Option<(String, String)>> {
-        for bundle in super::storage::bundles(store, &target.digest).await? {
+        for bundle in super::storage::bundles_seen(store, &target.digest).await? {
             let Ok(text) = std::str::from_utf8(&bundle.bundle) else {
                 continue;
             };

@@ -71,7 +71,8 @@ pub async fn attach(
     created: &str,
 ) -> Result<Descriptor, RegistryError> {
     let bundle_size = bundle.len() as u64;
-    let bundle_digest = store.push_blob(bundle).await?;
+    // A bundle just signed holds a new signature: no registry has it yet.
+    let bundle_digest = store.upload_blob(bundle).await?;
     store.push_blob(Bytes::from_static(EMPTY_JSON)).await?;
 
     let mut layer = Descriptor::new(BUNDLE_MEDIA_TYPE, &bundle_digest, bundle_size);
@@ -122,6 +123,24 @@ pub async fn attach(
 /// whose manifest is not a bundle, or does not name `subject`, are skipped.
 pub async fn bundles(store: &Store<'_>, subject: &str) -> Result<Vec<StoredBundle>, RegistryError> {
     let referrers = store.referrers(subject).await?;
+    bundles_among(store, subject, referrers).await
+}
+
+/// [`bundles`], through the fallback index as the store's client last read
+/// it ([`Store::referrers_seen`]): a signer's check for its own signature.
+pub async fn bundles_seen(
+    store: &Store<'_>,
+    subject: &str,
+) -> Result<Vec<StoredBundle>, RegistryError> {
+    let referrers = store.referrers_seen(subject).await?;
+    bundles_among(store, subject, referrers).await
+}
+
+async fn bundles_among(
+    store: &Store<'_>,
+    subject: &str,
+    referrers: Vec<Descriptor>,
+) -> Result<Vec<StoredBundle>, RegistryError> {
     let mut found = Vec::new();
     for entry in referrers {
         // The descriptor's `artifactType` is not evidence: registries with
