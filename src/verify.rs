@@ -686,26 +686,39 @@ pub fn collect(
     want: &str,
     required: &BTreeMap<String, String>,
 ) -> Result<Verification> {
-    let is_signature = want == SIGN_PREDICATE_TYPE;
     let client = crate::registry::RegistryClient::new(global).map_err(Error::Usage)?;
     let store = crate::registry::Store::new(&client, image);
     let runtime = crate::runtime()?;
-    let (digest, stored, legacy) = runtime.block_on(async {
+    runtime.block_on(async {
         let resolved = store.resolve(None).await?;
-        let stored = crate::sign::storage::bundles(&store, &resolved.digest).await?;
-        // cosign's legacy layout: signatures in `.sig`, attestations in
-        // `.att` (registries only).
-        let legacy = match store.registry() {
-            None => Vec::new(),
-            Some((client, reference)) if is_signature => {
-                crate::sign::legacy::signatures(client, reference, &resolved.digest).await?
-            }
-            Some((client, reference)) => {
-                crate::sign::legacy::attestations(client, reference, &resolved.digest).await?
-            }
-        };
-        Ok::<_, Error>((resolved.digest, stored, legacy))
-    })?;
+        collect_at(&store, &resolved.digest, expected, trust, want, required).await
+    })
+}
+
+/// [`collect`] for an image already resolved to `digest` (`wharf run`'s
+/// verify stage, on the run's client).
+pub async fn collect_at(
+    store: &crate::registry::Store<'_>,
+    digest: &str,
+    expected: &Expected,
+    trust: &trust::Trust,
+    want: &str,
+    required: &BTreeMap<String, String>,
+) -> Result<Verification> {
+    let is_signature = want == SIGN_PREDICATE_TYPE;
+    let digest = digest.to_string();
+    let stored = crate::sign::storage::bundles(store, &digest).await?;
+    // cosign's legacy layout: signatures in `.sig`, attestations in
+    // `.att` (registries only).
+    let legacy = match store.registry() {
+        None => Vec::new(),
+        Some((client, reference)) if is_signature => {
+            crate::sign::legacy::signatures(client, reference, &digest).await?
+        }
+        Some((client, reference)) => {
+            crate::sign::legacy::attestations(client, reference, &digest).await?
+        }
+    };
     let require = |signed: &BTreeMap<String, String>| match required
         .iter()
         .find(|(k, v)| signed.get(*k) != Some(*v))

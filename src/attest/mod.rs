@@ -35,28 +35,11 @@ pub fn run(global: &Global, args: &AttestArgs) -> Result<Outcome> {
 
 /// Attests the image (or finds it attested already by this signer with
 /// this statement); the referrer bundle's JSON, with `--bundle-format
-/// bundle|both`, for `wharf run` to hand on (GitHub's attestations API).
+/// bundle|both`.
 pub fn attest_image(global: &Global, args: &AttestArgs) -> Result<Option<String>> {
     let image_ref = ImageRef::parse(&args.image)?;
     crate::sign::image::check_signing_args(&image_ref, &args.signing)?;
-    let predicate_type = predicate_type_uri(&args.predicate_type);
-    let predicate = match (&args.predicate, args.generate) {
-        (_, true) => {
-            if predicate_type != "https://slsa.dev/provenance/v1" {
-                return Err(Error::Usage(format!(
-                    "--generate builds SLSA v1 provenance; use it with --type slsaprovenance1, not {}",
-                    args.predicate_type
-                )));
-            }
-            None
-        }
-        (Some(path), false) => Some(read_predicate(path, &predicate_type)?),
-        (None, false) => {
-            return Err(Error::Usage(
-                "--predicate FILE is required (or --generate with --type slsaprovenance1)".into(),
-            ))
-        }
-    };
+    let predicate = Predicate::from_args(args)?;
     let (signer, trust) = Session::prepare(&args.signing, global.offline)?;
     let client = RegistryClient::new(global).map_err(Error::Usage)?;
     let store = Store::new(&client, &image_ref);
@@ -65,94 +48,148 @@ pub fn attest_image(global: &Global, args: &AttestArgs) -> Result<Option<String>
     runtime.block_on(async {
         let session = Session::start(signer, trust, &args.signing).await?;
         let target = session.target(&store).await?;
-        let predicate = match predicate {
-            Some(p) => p,
-            None => {
-                let generated = provenance::generate(&provenance::ProcessEnv, &target)
-                    .map_err(Error::Usage)?;
-                serde_json::to_vec(&generated).map_err(|e| {
-                    Error::Usage(format!("cannot serialise the provenance: {e}"))
-                })?
+        attest_target(&session, &store, &target, args, predicate).await
+    })
+}
+
+/// What `--predicate` or `--generate` asks to attest, checked.
+pub struct Predicate {
+    /// The predicate type URI.
+    pub predicate_type: String,
+    /// The predicate's bytes; `None` for provenance to generate.
+    bytes: Option<Vec<u8>>,
+}
+
+impl Predicate {
+    /// Reads and checks the predicate the flags name.
+    pub fn from_args(args: &AttestArgs) -> Result<Predicate> {
+        let predicate_type = predicate_type_uri(&args.predicate_type);
+        let bytes = match (&args.predicate, args.generate) {
+            (_, true) => {
+                if predicate_type != "https://slsa.dev/provenance/v1" {
+                    return Err(Error::Usage(format!(
+                        "--generate builds SLSA v1 provenance; use it with --type slsaprovenance1, not {}",
+                        args.predicate_type
+                    )));
+                }
+                None
+            }
+            (Some(path), false) => Some(read_predicate(path, &predicate_type)?),
+            (None, false) => {
+                return Err(Error::Usage(
+                    "--predicate FILE is required (or --generate with --type slsaprovenance1)"
+                        .into(),
+                ))
             }
         };
-        let statement = statement(&target, &predicate_type, &predicate);
-        let image = &target.image;
+        Ok(Predicate {
+            predicate_type,
+            bytes,
+        })
+    }
+}
 
-        let format = args.signing.bundle_format;
-        let have_bundle = if format.bundle() {
-            // An attestation by this signer with this very statement.
-            let ours: Option<serde_json::Value> = serde_json::from_slice(&statement).ok();
-            let wanted = |predicate: Option<&str>, found: Option<&serde_json::Value>| {
-                predicate == Some(predicate_type.as_str()) && found == ours.as_ref()
-            };
-            session
-                .find_bundle(&store, &target, wanted)
-                .await?
-        } else {
-            None
+/// Attests `target` in `store` with `session`: the body of `wharf attest`,
+/// and of `wharf run`'s attest stage, which hands in the run's session (one
+/// certificate for the signature and every attestation) and its target.
+pub async fn attest_target(
+    session: &Session,
+    store: &Store<'_>,
+    target: &Target,
+    args: &AttestArgs,
+    predicate: Predicate,
+) -> Result<Option<String>> {
+    let Predicate {
+        predicate_type,
+        bytes,
+    } = predicate;
+    let predicate = match bytes {
+        Some(p) => p,
+        None => {
+            let generated =
+                provenance::generate(&provenance::ProcessEnv, target).map_err(Error::Usage)?;
+            serde_json::to_vec(&generated)
+                .map_err(|e| Error::Usage(format!("cannot serialise the provenance: {e}")))?
+        }
+    };
+    let statement = statement(target, &predicate_type, &predicate);
+    let image = &target.image;
+
+    let format = args.signing.bundle_format;
+    let have_bundle = if format.bundle() {
+        // An attestation by this signer with this very statement.
+        let ours: Option<serde_json::Value> = serde_json::from_slice(&statement).ok();
+        let wanted = |predicate: Option<&str>, found: Option<&serde_json::Value>| {
+            predicate == Some(predicate_type.as_str()) && found == ours.as_ref()
         };
-        let legacy_at = store.registry();
-        let have_legacy = if let Some((client, reference)) = legacy_at.filter(|_| format.legacy()) {
-            existing_legacy(&session, client, reference, &target, &statement).await?
-        } else {
-            None
-        };
-        let needs_bundle = format.bundle() && have_bundle.is_none();
-        let needs_legacy = format.legacy() && have_legacy.is_none();
-        let (have_manifest, have_text) = have_bundle.unzip();
-        if !needs_bundle && !needs_legacy {
-            let found = crate::sign::session::found_at(have_manifest, have_legacy);
-            report::out(&format!(
-                "{image} already has this {predicate_type} attestation by {} ({found}); nothing to do",
-                session.signed_by
-            ));
-            return Ok(have_text);
-        }
-        session.announce(&format!("a {predicate_type} attestation about {image}"));
-        // One signature serves both layouts: the same envelope, the same log entry.
-        let bundle = session
-            .sign_statement(&statement)
-            .await
-            .map_err(|e| Error::Usage(format!("{image}: {e}")))?;
-        if let Some((client, reference)) = legacy_at.filter(|_| needs_legacy) {
-            let mut annotations = session
-                .legacy_annotations(&bundle)
-                .map_err(|e| Error::Usage(format!("{image}: the legacy attestation: {e}")))?;
-            annotations.insert(legacy::ANNOTATION_PREDICATE_TYPE.into(), predicate_type.clone());
-            let envelope = legacy::envelope_of(&bundle).map_err(Error::Usage)?;
-            let tag =
-                legacy::attach_attestation(client, reference, &target.digest, envelope, annotations)
-                    .await?;
-            report::out(&format!(
-                "attested {image} ({predicate_type}) as {}; legacy attestation stored as {}:{tag}",
-                session.signed_by,
-                reference.name()
-            ));
-        }
-        let mut bundle_text = have_text;
-        if needs_bundle {
-            let stored = storage::attach(
-                &store,
-                &target.subject,
-                Bytes::from(bundle.clone()),
-                BundleContent::DsseEnvelope,
-                Some(&predicate_type),
-                &storage::created_now(),
-            )
-            .await?;
-            report::out(&format!(
-                "attested {image} ({predicate_type}) as {}; bundle stored as {}",
-                session.signed_by, stored.digest
-            ));
-            bundle_text = Some(bundle);
-        }
-        report::info(&format!(
-            "verify it: wharf verify {image} --attestation-type '{}' {}",
-            args.predicate_type,
-            session.verify_flags()
+        session.find_bundle(store, target, wanted).await?
+    } else {
+        None
+    };
+    let legacy_at = store.registry();
+    let have_legacy = if let Some((client, reference)) = legacy_at.filter(|_| format.legacy()) {
+        existing_legacy(session, client, reference, target, &statement).await?
+    } else {
+        None
+    };
+    let needs_bundle = format.bundle() && have_bundle.is_none();
+    let needs_legacy = format.legacy() && have_legacy.is_none();
+    let (have_manifest, have_text) = have_bundle.unzip();
+    if !needs_bundle && !needs_legacy {
+        let found = crate::sign::session::found_at(have_manifest, have_legacy);
+        report::out(&format!(
+            "{image} already has this {predicate_type} attestation by {} ({found}); nothing to do",
+            session.signed_by
         ));
-        Ok(bundle_text)
-    })
+        return Ok(have_text);
+    }
+    session.announce(&format!("a {predicate_type} attestation about {image}"));
+    // One signature serves both layouts: the same envelope, the same log entry.
+    let bundle = session
+        .sign_statement(&statement)
+        .await
+        .map_err(|e| Error::Usage(format!("{image}: {e}")))?;
+    if let Some((client, reference)) = legacy_at.filter(|_| needs_legacy) {
+        let mut annotations = session
+            .legacy_annotations(&bundle)
+            .map_err(|e| Error::Usage(format!("{image}: the legacy attestation: {e}")))?;
+        annotations.insert(
+            legacy::ANNOTATION_PREDICATE_TYPE.into(),
+            predicate_type.clone(),
+        );
+        let envelope = legacy::envelope_of(&bundle).map_err(Error::Usage)?;
+        let tag =
+            legacy::attach_attestation(client, reference, &target.digest, envelope, annotations)
+                .await?;
+        report::out(&format!(
+            "attested {image} ({predicate_type}) as {}; legacy attestation stored as {}:{tag}",
+            session.signed_by,
+            reference.name()
+        ));
+    }
+    let mut bundle_text = have_text;
+    if needs_bundle {
+        let stored = storage::attach(
+            store,
+            &target.subject,
+            Bytes::from(bundle.clone()),
+            BundleContent::DsseEnvelope,
+            Some(&predicate_type),
+            &storage::created_now(),
+        )
+        .await?;
+        report::out(&format!(
+            "attested {image} ({predicate_type}) as {}; bundle stored as {}",
+            session.signed_by, stored.digest
+        ));
+        bundle_text = Some(bundle);
+    }
+    report::info(&format!(
+        "verify it: wharf verify {image} --attestation-type '{}' {}",
+        args.predicate_type,
+        session.verify_flags()
+    ));
+    Ok(bundle_text)
 }
 
 /// Reads the predicate and checks it is a JSON object of the kind `--type`

@@ -82,11 +82,23 @@ pub async fn inventory(
 
 /// Runs `wharf sbom`.
 pub fn run(global: &Global, args: &SbomArgs) -> Result<Outcome> {
+    // The arguments are checked before anything is set up, as always.
+    ImageRef::parse(&args.image)?;
+    Platform::from_flag(args.platform.as_deref())?;
+    let client = RegistryClient::new(global).map_err(Error::Usage)?;
+    run_with(&client, &crate::runtime()?, args)
+}
+
+/// Runs `wharf sbom` on `client` and `runtime` (`wharf run`'s, shared by
+/// its stages).
+pub fn run_with(
+    client: &RegistryClient,
+    runtime: &tokio::runtime::Runtime,
+    args: &SbomArgs,
+) -> Result<Outcome> {
     let image = ImageRef::parse(&args.image)?;
     let platform = Platform::from_flag(args.platform.as_deref())?;
-    let client = RegistryClient::new(global).map_err(Error::Usage)?;
-    let runtime = crate::runtime()?;
-    let found = runtime.block_on(inventory(&client, &image, platform.as_ref()))?;
+    let found = runtime.block_on(inventory(client, &image, platform.as_ref()))?;
     let created = created_now();
     let document = match args.format {
         SbomFormat::CyclonedxJson => cyclonedx(

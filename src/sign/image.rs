@@ -28,11 +28,10 @@ pub fn run(global: &Global, args: &SignArgs) -> Result<Outcome> {
 }
 
 /// Signs the image (or finds it signed already); returns the check that
-/// recognises the signer's signatures, for `wharf run`'s verify stage.
+/// recognises the signer's signatures.
 pub fn sign_image(global: &Global, args: &SignArgs) -> Result<crate::verify::Expected> {
     let image_ref = ImageRef::parse(&args.image)?;
     let annotations = verify::parse_annotations(&args.annotations)?;
-    let format = args.signing.bundle_format;
     check_signing_args(&image_ref, &args.signing)?;
     let (signer, trust) = Session::prepare(&args.signing, global.offline)?;
     let client = RegistryClient::new(global).map_err(Error::Usage)?;
@@ -42,86 +41,107 @@ pub fn sign_image(global: &Global, args: &SignArgs) -> Result<crate::verify::Exp
     runtime.block_on(async {
         let session = Session::start(signer, trust, &args.signing).await?;
         let target = session.target(&store).await?;
-        let image = &target.image;
-
-        let have_bundle = if format.bundle() {
-            // A signature (a message signature has no predicate type) by
-            // this signer with these annotations.
-            let wanted = |predicate: Option<&str>, statement: Option<&serde_json::Value>| {
-                predicate.is_none_or(|p| p == SIGN_PREDICATE_TYPE)
-                    && verify::signed_annotations(statement, &target.digest) == annotations
-            };
-            session
-                .find_bundle(&store, &target, wanted)
-                .await?
-                .map(|(manifest, _)| manifest)
-        } else {
-            None
-        };
-        let legacy_at = store.registry();
-        let have_legacy = if let Some((client, reference)) = legacy_at.filter(|_| format.legacy()) {
-            existing_legacy(&session, client, reference, &target, &annotations).await?
-        } else {
-            None
-        };
-        let needs_bundle = format.bundle() && have_bundle.is_none();
-        let needs_legacy = format.legacy() && have_legacy.is_none();
-        if !needs_bundle && !needs_legacy {
-            let found = super::session::found_at(have_bundle, have_legacy);
-            report::out(&format!(
-                "{image} is already signed by {} ({found}); nothing to do",
-                session.signed_by
-            ));
-            return Ok(session.expected);
-        }
-        session.announce(image);
-
-        if needs_bundle {
-            let statement = statement(&target, &annotations)?;
-            let bundle = session
-                .sign_statement(&statement)
-                .await
-                .map_err(|e| Error::Usage(format!("{image}: {e}")))?;
-            let stored = storage::attach(
-                &store,
-                &target.subject,
-                Bytes::from(bundle),
-                BundleContent::DsseEnvelope,
-                Some(SIGN_PREDICATE_TYPE),
-                &storage::created_now(),
-            )
-            .await?;
-            report::out(&format!(
-                "signed {image} as {}; bundle stored as {}",
-                session.signed_by, stored.digest
-            ));
-        }
-        if let Some((client, reference)) = legacy_at.filter(|_| needs_legacy) {
-            let payload = legacy::payload(&target.name, &target.digest, &annotations);
-            let layer_annotations = session
-                .sign_legacy(&payload)
-                .await
-                .map_err(|e| Error::Usage(format!("{image}: the legacy signature: {e}")))?;
-            let tag = legacy::attach(
-                client,
-                reference,
-                &target.digest,
-                payload,
-                layer_annotations,
-            )
-            .await?;
-            report::out(&format!(
-                "signed {image} as {}; legacy signature stored as {}:{tag}",
-                session.signed_by,
-                reference.name()
-            ));
-        }
-        report::info(&format!(
-            "verify it: wharf verify {image} {}",
-            session.verify_flags()
-        ));
+        sign_target(
+            &session,
+            &store,
+            &target,
+            &annotations,
+            args.signing.bundle_format,
+        )
+        .await?;
         Ok(session.expected)
     })
+}
+
+/// Signs `target` in `store` with `session` (or finds it signed already by
+/// this signer with these annotations, in each format asked for): the
+/// body of `wharf sign`, and of `wharf run`'s sign stage, which hands in
+/// the run's session and the target it resolved.
+pub async fn sign_target(
+    session: &Session,
+    store: &Store<'_>,
+    target: &Target,
+    annotations: &BTreeMap<String, String>,
+    format: crate::cli::BundleFormat,
+) -> Result<()> {
+    let image = &target.image;
+    let have_bundle = if format.bundle() {
+        // A signature (a message signature has no predicate type) by
+        // this signer with these annotations.
+        let wanted = |predicate: Option<&str>, statement: Option<&serde_json::Value>| {
+            predicate.is_none_or(|p| p == SIGN_PREDICATE_TYPE)
+                && verify::signed_annotations(statement, &target.digest) == *annotations
+        };
+        session
+            .find_bundle(store, target, wanted)
+            .await?
+            .map(|(manifest, _)| manifest)
+    } else {
+        None
+    };
+    let legacy_at = store.registry();
+    let have_legacy = if let Some((client, reference)) = legacy_at.filter(|_| format.legacy()) {
+        existing_legacy(session, client, reference, target, annotations).await?
+    } else {
+        None
+    };
+    let needs_bundle = format.bundle() && have_bundle.is_none();
+    let needs_legacy = format.legacy() && have_legacy.is_none();
+    if !needs_bundle && !needs_legacy {
+        let found = super::session::found_at(have_bundle, have_legacy);
+        report::out(&format!(
+            "{image} is already signed by {} ({found}); nothing to do",
+            session.signed_by
+        ));
+        return Ok(());
+    }
+    session.announce(image);
+
+    if needs_bundle {
+        let statement = statement(target, annotations)?;
+        let bundle = session
+            .sign_statement(&statement)
+            .await
+            .map_err(|e| Error::Usage(format!("{image}: {e}")))?;
+        let stored = storage::attach(
+            store,
+            &target.subject,
+            Bytes::from(bundle),
+            BundleContent::DsseEnvelope,
+            Some(SIGN_PREDICATE_TYPE),
+            &storage::created_now(),
+        )
+        .await?;
+        report::out(&format!(
+            "signed {image} as {}; bundle stored as {}",
+            session.signed_by, stored.digest
+        ));
+    }
+    if let Some((client, reference)) = legacy_at.filter(|_| needs_legacy) {
+        let payload = legacy::payload(&target.name, &target.digest, annotations);
+        let layer_annotations = session
+            .sign_legacy(&payload)
+            .await
+            .map_err(|e| Error::Usage(format!("{image}: the legacy signature: {e}")))?;
+        let tag = legacy::attach(
+            client,
+            reference,
+            &target.digest,
+            payload,
+            layer_annotations,
+        )
+        .await?;
+        report::out(&format!(
+            "signed {image} as {}; legacy signature stored as {}:{tag}",
+            session.signed_by,
+            reference.name()
+        ));
+    }
+    report::info(&format!(
+        "verify it: wharf verify {image} {}",
+        session.verify_flags()
+    ));
+    Ok(())
 }
 
 /// What the image's kind rules out: cosign's legacy `.sig`/`.att` tags are

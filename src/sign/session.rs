@@ -9,7 +9,7 @@ use super::tlog::Rekor;
 use super::token::{self, IdentityToken, ProcessEnv};
 use crate::cli::SigningArgs;
 use crate::registry::oci::Descriptor;
-use crate::registry::Store;
+use crate::registry::{Resolved, Store};
 use crate::verify::{Expected, Matcher};
 use crate::{report, trust, Error, Result};
 
@@ -257,13 +257,19 @@ impl Session {
     /// Resolves the tag once; everything after works on the digest.
     pub async fn target(&self, store: &Store<'_>) -> Result<Target> {
         let resolved = store.resolve(None).await?;
-        let digest = resolved.digest.clone();
-        let name = store.name();
         if let Store::Registry { repo, .. } = store {
             if repo.digest().is_none() {
-                report::info(&format!("resolved {repo} to {digest}"));
+                report::info(&format!("resolved {repo} to {}", resolved.digest));
             }
         }
+        self.target_of(store, &resolved).await
+    }
+
+    /// The target `store`'s image resolved to (`wharf run` resolves once,
+    /// before its first stage).
+    pub async fn target_of(&self, store: &Store<'_>, resolved: &Resolved) -> Result<Target> {
+        let digest = resolved.digest.clone();
+        let name = store.name();
         let manifest = store.fetch_manifest(&digest).await?.ok_or_else(|| {
             Error::Usage(format!(
                 "{name}: the manifest {digest} vanished while signing; run again"
