@@ -5,6 +5,12 @@
 //! resolved once and every stage gets the digest; a failed scan gate ends
 //! the run before anything is signed; promote runs only after verify found
 //! the signature; each stage takes the files the one before wrote.
+//!
+//! The stages share one async runtime and one registry client (so one
+//! ping and one token per registry and scope, and nothing named by digest
+//! is read twice), and the sign and attest stages one signing session: a
+//! keyless run asks Fulcio for one certificate, not one per artifact.
+//! Each step's command still works alone, setting up its own.
 
 pub mod config;
 
@@ -18,7 +24,8 @@ use crate::cli::{
     BundleFormat, IdentityArgs, PromoteArgs, RunArgs, SbomArgs, SbomFormat, ScanArgs, SigningArgs,
 };
 use crate::config::Global;
-use crate::registry::{ImageRef, LayoutRef};
+use crate::registry::{ImageRef, LayoutRef, RegistryClient, Resolved, Store};
+use crate::sign::session::{Session, Target};
 use crate::verify::{Expected, SIGN_PREDICATE_TYPE};
 use crate::{report, Error, Outcome, Result};
 use config::Config;
@@ -68,11 +75,20 @@ pub fn run(global: &Global, args: &RunArgs) -> Result<Outcome> {
         None
     };
     let ci = Ci::detect();
+    // A client or runtime that cannot be set up is the error of the first
+    // stage that needs one, as it was when each stage made its own.
+    let net = crate::runtime().and_then(|runtime| {
+        let client = RegistryClient::new(global).map_err(Error::Usage)?;
+        Ok(Net { runtime, client })
+    });
     let mut pipeline = Pipeline {
         global,
         config: &config,
         ci: &ci,
         github: github.as_ref(),
+        net: net.map_err(|e| e.to_string()),
+        resolved: None,
+        session: None,
         summary: RunSummary {
             image: config.image_name.clone().unwrap_or_else(|| image.name()),
             digest: None,
@@ -135,16 +151,46 @@ fn github_attestations_api() -> Result<crate::github::Api> {
     crate::github::Api::for_purpose(repo, crate::github::Purpose::Attestations)
 }
 
+/// What the stages that talk to registries and signing services share.
+struct Net {
+    runtime: tokio::runtime::Runtime,
+    client: RegistryClient,
+}
+
 struct Pipeline<'a> {
     global: &'a Global,
     config: &'a Config,
     ci: &'a Ci,
     /// Set with `attest.github`.
     github: Option<&'a crate::github::Api>,
+    net: std::result::Result<Net, String>,
+    /// The image by digest, and what its tag resolved to (the resolve stage).
+    resolved: Option<(ImageRef, Resolved)>,
+    /// The signer and the image it signs (the sign stage), for attest and
+    /// verify.
+    session: Option<(Session, Target)>,
     summary: RunSummary,
 }
 
 impl Pipeline<'_> {
+    fn net(&self) -> Result<&Net> {
+        self.net.as_ref().map_err(|e| Error::Usage(e.clone()))
+    }
+
+    /// The image resolved once, by digest.
+    fn resolved(&self) -> Result<&(ImageRef, Resolved)> {
+        self.resolved
+            .as_ref()
+            .ok_or_else(|| Error::Usage("internal: a stage ran before resolve".into()))
+    }
+
+    /// The run's signer and the target it signed.
+    fn session(&self) -> Result<&(Session, Target)> {
+        self.session
+            .as_ref()
+            .ok_or_else(|| Error::Usage("internal: a stage ran before sign".into()))
+    }
+
     /// Times a stage and records how it ended.
     fn stage<T>(
         &mut self,
@@ -226,7 +272,7 @@ impl Pipeline<'_> {
             }
             return Ok(Outcome::Ok);
         }
-        let (_, expected) = self.stage("sign", |p| p.sign(&image_ref))?;
+        let (_, expected) = self.stage("sign", |p| p.sign())?;
         self.stage("attest", |p| p.attest(&image_ref, &sbom))?;
         let (verified, signer) =
             self.stage("verify", |p| p.verify(&image_ref, expected.clone()))?;
@@ -308,15 +354,16 @@ impl Pipeline<'_> {
     }
 
     fn resolve(&mut self, image: &ImageRef) -> Result<(Outcome, String)> {
-        let client = crate::registry::RegistryClient::new(self.global).map_err(Error::Usage)?;
-        let store = crate::registry::Store::new(&client, image);
-        let resolved = crate::runtime()?.block_on(store.resolve(None))?;
+        let net = self.net()?;
+        let store = Store::new(&net.client, image);
+        let resolved = net.runtime.block_on(store.resolve(None))?;
         let image_ref = format!("{}@{}", image.name(), resolved.digest);
         if !image.has_digest() {
             report::info(&format!("resolved {image} to {}", resolved.digest));
         }
-        self.summary.digest = Some(resolved.digest);
+        self.summary.digest = Some(resolved.digest.clone());
         self.summary.image_ref = Some(image_ref.clone());
+        self.resolved = Some((ImageRef::parse(&image_ref)?, resolved));
         Ok((Outcome::Ok, image_ref))
     }
 
@@ -332,7 +379,8 @@ impl Pipeline<'_> {
             output: Some(path.clone()),
             platform: None,
         };
-        let outcome = crate::sbom::run(self.global, &args)?;
+        let net = self.net()?;
+        let outcome = crate::sbom::run_with(&net.client, &net.runtime, &args)?;
         self.summary.sbom = Some(path.display().to_string());
         Ok((outcome, path))
     }
@@ -462,22 +510,41 @@ impl Pipeline<'_> {
         Ok(())
     }
 
-    fn sign(&mut self, image_ref: &str) -> Result<(Outcome, Expected)> {
+    /// Signs the image, starting the run's signing session, which the
+    /// attest stage signs with too.
+    fn sign(&mut self) -> Result<(Outcome, Expected)> {
         if self.config.sign.generate_key {
             self.generate_key()?;
         }
-        let args = crate::cli::SignArgs {
-            image: image_ref.to_string(),
-            annotations: self
-                .config
-                .sign
-                .annotations
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect(),
-            signing: self.signing(),
-        };
-        let expected = crate::sign::image::sign_image(self.global, &args)?;
+        let flags: Vec<String> = self
+            .config
+            .sign
+            .annotations
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let annotations = crate::verify::parse_annotations(&flags)?;
+        let signing = self.signing();
+        let (image, resolved) = self.resolved()?;
+        crate::sign::image::check_signing_args(image, &signing)?;
+        let (signer, trust) = Session::prepare(&signing, self.global.offline)?;
+        let net = self.net()?;
+        let store = Store::new(&net.client, image);
+        let (session, target) = net.runtime.block_on(async {
+            let session = Session::start(signer, trust, &signing).await?;
+            let target = session.target_of(&store, resolved).await?;
+            crate::sign::image::sign_target(
+                &session,
+                &store,
+                &target,
+                &annotations,
+                signing.bundle_format,
+            )
+            .await?;
+            Ok::<_, Error>((session, target))
+        })?;
+        let expected = session.expected.clone();
+        self.session = Some((session, target));
         Ok((Outcome::Ok, expected))
     }
 
@@ -508,10 +575,17 @@ impl Pipeline<'_> {
                 generate,
                 signing: self.signing(),
             };
-            let bundle = crate::attest::attest_image(self.global, &args)?;
+            let predicate = crate::attest::Predicate::from_args(&args)?;
+            let (session, target) = self.session()?;
+            let (image, _) = self.resolved()?;
+            let net = self.net()?;
+            let store = Store::new(&net.client, image);
+            let bundle = net.runtime.block_on(crate::attest::attest_target(
+                session, &store, target, &args, predicate,
+            ))?;
             let predicate_type = crate::verify::predicate_type_uri(&kind);
             if let (Some(api), Some(bundle)) = (self.github, bundle) {
-                let id = upload(api, &bundle, &predicate_type)?;
+                let id = upload(&net.runtime, api, &bundle, &predicate_type)?;
                 self.summary.github_attestations.push(id);
             }
             self.summary.attestations.push(predicate_type);
@@ -536,24 +610,23 @@ impl Pipeline<'_> {
         })
     }
 
+    /// Checks, in the registry, that the image has a valid signature from
+    /// the expected signer: the fallback index is read afresh, as any
+    /// verifier reads it; what it names by digest the run's client holds.
     fn verify(&mut self, image_ref: &str, signed: Expected) -> Result<(Outcome, String)> {
         let expected = self.expected(signed)?;
-        let tuf = crate::trust::tuf::TufSpec::resolve(None, None, self.global.offline)?;
-        let trust = crate::trust::load(
-            None,
-            self.config.trust_config.as_deref(),
-            tuf.as_ref(),
-            self.global.offline,
-        )?;
-        let image = ImageRef::parse(image_ref)?;
-        let found = crate::verify::collect(
-            self.global,
-            &image,
+        let (session, _) = self.session()?;
+        let (image, resolved) = self.resolved()?;
+        let net = self.net()?;
+        let store = Store::new(&net.client, image);
+        let found = net.runtime.block_on(crate::verify::collect_at(
+            &store,
+            &resolved.digest,
             &expected,
-            &trust,
+            &session.trust,
             SIGN_PREDICATE_TYPE,
             &Default::default(),
-        )?;
+        ))?;
         let Some(checked) = found.verified_bundle() else {
             found.say_refusals();
             report::info(&format!(
@@ -684,10 +757,15 @@ impl Pipeline<'_> {
 }
 
 /// Stores one attestation bundle through GitHub's attestations API; its id.
-fn upload(api: &crate::github::Api, bundle: &str, predicate_type: &str) -> Result<u64> {
+fn upload(
+    runtime: &tokio::runtime::Runtime,
+    api: &crate::github::Api,
+    bundle: &str,
+    predicate_type: &str,
+) -> Result<u64> {
     let doc: serde_json::Value = serde_json::from_str(bundle)
         .map_err(|e| Error::Usage(format!("the {predicate_type} bundle is not JSON: {e}")))?;
-    let id = crate::runtime()?.block_on(api.upload_attestation(&doc))?;
+    let id = runtime.block_on(api.upload_attestation(&doc))?;
     report::info(&format!(
         "stored the {predicate_type} attestation in {} through GitHub's attestations API (id {id})",
         api.repo()
