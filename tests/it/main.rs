@@ -27,6 +27,7 @@ mod promote_pr;
 mod quickstart;
 mod registry;
 mod run;
+mod run_requests;
 mod sbom;
 mod sbom_writers;
 mod scan;
