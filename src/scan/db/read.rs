@@ -24,9 +24,12 @@ use crate::{Error, Result};
 /// a few hundred KiB); it is skipped as corrupt rather than read.
 pub const MAX_RECORD_BYTES: u64 = 16 * 1024 * 1024;
 
-/// How many records are read, then parsed in parallel, at a time: enough to
-/// keep both cores busy, small enough that a batch's bytes stay a few MiB.
-const BATCH: usize = 1024;
+/// How many records a worker takes at a time: enough that handing them
+/// over costs little, few enough that the cores finish together.
+const BATCH: usize = 64;
+/// How many batches may be out (read, not yet consumed) at once: a few
+/// MiB of records.
+const IN_FLIGHT: usize = 16;
 
 /// What the index keeps of a record: identity, freshness, and the
 /// (ecosystem, normalised name) keys it is found under. Never the record.
@@ -219,17 +222,34 @@ enum Pending {
     },
 }
 
+/// What the reading thread and the workers tell the consumer.
+enum Message<U> {
+    /// Batch number n, done.
+    Batch(u64, Vec<std::result::Result<U, String>>),
+    /// The source could not be read further.
+    Failed(Error),
+    /// The source is read: this many batches in all.
+    End(u64),
+}
+
 /// Reads every record of `path` in a stable order (file names sorted; zip
-/// entries in archive order) and hands each to `work` on every core, a
-/// batch at a time, while `each` takes the results in that order on this
-/// thread. Returns the opened archive, for a caller that keeps it for
-/// lookups.
+/// entries in archive order) and hands each to `work` on every core, while
+/// `each` takes the results in that order on this thread. Returns the
+/// opened archive, for a caller that keeps it for lookups.
+///
+/// One reading thread, one worker per core (kept for the whole source:
+/// a thread per batch cost each batch its allocator arena's pages anew)
+/// and this thread, the consumer, run at once. At most [`IN_FLIGHT`]
+/// batches are out at a time, so memory stays bounded however slow the
+/// consumer is.
 fn pipeline<U: Send>(
     path: &Path,
     kind: Kind,
     work: impl Fn(Pending) -> std::result::Result<U, String> + Sync,
     mut each: impl FnMut(U) -> Result<()>,
 ) -> Result<Option<archive::Archive>> {
+    use std::sync::mpsc::{channel, sync_channel};
+    use std::sync::Mutex;
     let archive = match kind {
         Kind::Zip => Some(archive::Archive::open(path).map_err(|why| {
             Error::file(
@@ -240,36 +260,93 @@ fn pipeline<U: Send>(
         Kind::Dir | Kind::Json => None,
     };
     let mut produce = producer(path, kind, archive.as_ref());
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4);
     let work = &work;
+    let (to_workers, queue) = sync_channel::<(u64, Vec<Pending>)>(IN_FLIGHT);
+    let queue = Mutex::new(queue);
+    let queue = &queue;
     std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<_>>>(2);
-        scope.spawn(move || loop {
-            let mut batch = Vec::with_capacity(BATCH);
-            let mut done = false;
-            while batch.len() < BATCH {
-                match produce() {
-                    Ok(Some(p)) => batch.push(p),
-                    Ok(None) => {
-                        done = true;
-                        break;
-                    }
-                    Err(e) => {
-                        let _ = tx.send(Err(e));
-                        return;
+        let (to_consumer, from_workers) = channel::<Message<U>>();
+        // A ticket per batch out; the consumer hands each back when done.
+        let (give_back, tickets) = sync_channel::<()>(IN_FLIGHT);
+        for _ in 0..IN_FLIGHT {
+            let _ = give_back.send(());
+        }
+        let reader_out = to_consumer.clone();
+        scope.spawn(move || {
+            let mut n = 0u64;
+            loop {
+                let mut batch = Vec::with_capacity(BATCH);
+                let mut failed = None;
+                while batch.len() < BATCH {
+                    match produce() {
+                        Ok(Some(p)) => batch.push(p),
+                        Ok(None) => break,
+                        Err(e) => {
+                            failed = Some(e);
+                            break;
+                        }
                     }
                 }
-            }
-            if !batch.is_empty() && tx.send(Ok(par_map(batch, work))).is_err() {
-                // The consumer stopped (its error ends the import).
-                return;
-            }
-            if done {
-                return;
+                let last = batch.len() < BATCH;
+                if !batch.is_empty() {
+                    // No ticket: the consumer stopped.
+                    if tickets.recv().is_err() || to_workers.send((n, batch)).is_err() {
+                        return;
+                    }
+                    n += 1;
+                }
+                if let Some(e) = failed {
+                    let _ = reader_out.send(Message::Failed(e));
+                    return;
+                }
+                if last {
+                    let _ = reader_out.send(Message::End(n));
+                    return;
+                }
             }
         });
-        for batch in rx {
-            for found in batch? {
-                each(found.map_err(|why| archive_damaged(path, &why))?)?;
+        for _ in 0..workers {
+            let out = to_consumer.clone();
+            scope.spawn(move || loop {
+                let next = match queue.lock() {
+                    Ok(q) => q.recv(),
+                    Err(_) => return,
+                };
+                let Ok((n, batch)) = next else {
+                    return;
+                };
+                if out
+                    .send(Message::Batch(n, batch.into_iter().map(work).collect()))
+                    .is_err()
+                {
+                    return;
+                }
+            });
+        }
+        drop(to_consumer);
+        // Batches arrive in any order; they are taken in order.
+        let mut waiting: std::collections::BTreeMap<u64, Vec<_>> = Default::default();
+        let (mut next, mut end) = (0u64, None);
+        while end != Some(next) {
+            match from_workers.recv() {
+                Ok(Message::Batch(n, found)) => {
+                    waiting.insert(n, found);
+                }
+                Ok(Message::Failed(e)) => return Err(e),
+                Ok(Message::End(n)) => end = Some(n),
+                // Every sender is gone before the end: a worker panicked,
+                // which the scope re-raises.
+                Err(_) => break,
+            }
+            while let Some(found) = waiting.remove(&next) {
+                for found in found {
+                    each(found.map_err(|why| archive_damaged(path, &why))?)?;
+                }
+                next += 1;
+                let _ = give_back.send(());
             }
         }
         Ok::<(), Error>(())
