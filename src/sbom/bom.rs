@@ -13,10 +13,13 @@ use super::purl;
 #[derive(Debug)]
 pub struct Entry<'a> {
     pub package: &'a Package,
-    pub purl: String,
+    /// `None` when the package's parts make no valid purl (the catalog
+    /// noted it): a component without a purl, never with a broken one.
+    pub purl: Option<String>,
     /// Unique among all entries: the purl, or, when several packages share
     /// it (the same npm package in two `node_modules`), the purl and the
-    /// path it was found at.
+    /// path it was found at. A package without a purl is referred to by
+    /// `<ecosystem>:<name>@<version>`.
     pub reference: String,
     /// Indices (into the entries) of the packages this one depends on,
     /// sorted, without duplicates or itself.
@@ -28,31 +31,36 @@ pub struct Entry<'a> {
 /// other things (the image, the OS); no entry takes one.
 pub fn entries<'a>(inv: &'a Inventory, reserved: &[&str]) -> Vec<Entry<'a>> {
     let distro = inv.distro.as_ref();
-    let mut keyed: Vec<(String, String, &Package)> = inv
+    let mut keyed: Vec<(String, Option<String>, String, &Package)> = inv
         .packages
         .iter()
         .map(|p| {
             // Whole-package tiebreak: identical sort keys with different
             // contents still get one order.
             let tiebreak = serde_json::to_string(p).unwrap_or_default();
-            (purl::package(p, distro), tiebreak, p)
+            let purl = purl::package(p, distro).ok();
+            let key = purl.clone().unwrap_or_else(|| {
+                let ecosystem = format!("{:?}", p.ecosystem).to_lowercase();
+                format!("{ecosystem}:{}@{}", p.full_name(), p.version)
+            });
+            (key, purl, tiebreak, p)
         })
         .collect();
     keyed.sort_by(|a, b| {
-        (&a.0, &a.2.found_at, a.2.layer, &a.1).cmp(&(&b.0, &b.2.found_at, b.2.layer, &b.1))
+        (&a.0, &a.3.found_at, a.3.layer, &a.2).cmp(&(&b.0, &b.3.found_at, b.3.layer, &b.2))
     });
 
     let mut per_purl: BTreeMap<&str, usize> = BTreeMap::new();
-    for (p, _, _) in &keyed {
+    for (p, _, _, _) in &keyed {
         *per_purl.entry(p.as_str()).or_default() += 1;
     }
     let mut taken: BTreeSet<String> = reserved.iter().map(|r| r.to_string()).collect();
     let mut out: Vec<Entry<'a>> = Vec::with_capacity(keyed.len());
-    for (purl, _, package) in &keyed {
-        let base = if per_purl.get(purl.as_str()).copied().unwrap_or(0) > 1 {
-            format!("{purl}|{}", package.found_at)
+    for (key, purl, _, package) in &keyed {
+        let base = if per_purl.get(key.as_str()).copied().unwrap_or(0) > 1 {
+            format!("{key}|{}", package.found_at)
         } else {
-            purl.clone()
+            key.clone()
         };
         let mut reference = base.clone();
         let mut n = 1;

@@ -138,7 +138,9 @@ fn component(subject: &Subject, entry: &Entry<'_>) -> Value {
     if !p.version.is_empty() {
         c.insert("version".into(), json!(p.version));
     }
-    c.insert("purl".into(), json!(entry.purl));
+    if let Some(purl) = &entry.purl {
+        c.insert("purl".into(), json!(purl));
+    }
     if let Some(licenses) = licenses(&p.licenses) {
         c.insert("licenses".into(), licenses);
     }

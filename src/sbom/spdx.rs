@@ -172,7 +172,9 @@ fn package(subject: &Subject, entry: &Entry<'_>, id: &str) -> Value {
     if !p.version.is_empty() {
         m.insert("versionInfo".into(), json!(p.version));
     }
-    m.insert("externalRefs".into(), json!([purl_ref(&entry.purl)]));
+    if let Some(purl) = &entry.purl {
+        m.insert("externalRefs".into(), json!([purl_ref(purl)]));
+    }
     let layer = match bom::layer_digest(subject, p.layer) {
         Some(digest) => format!("layer {} ({digest})", p.layer),
         None => format!("layer {}", p.layer),

@@ -316,7 +316,9 @@ pub fn match_all(db: &Db, inventory: &Inventory) -> Result<Matched> {
             continue;
         }
         let key = (target.ecosystem.clone(), target.name.clone());
-        let purl = crate::sbom::purl::package(pkg, distro);
+        // A package read from another tool's SBOM may make no valid purl
+        // (`pkg:maven/ASM@3.3.1`); its findings then carry none.
+        let purl = crate::sbom::purl::package(pkg, distro).unwrap_or_default();
         for record in cache.get(&key).into_iter().flatten() {
             // One finding per record and installed package, however many
             // of the record's entries match.

@@ -105,11 +105,24 @@ pub fn catalog(files: &dyn Files) -> Inventory {
     let mut packages = os_packages;
     packages.extend(language);
     packages.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
+    let distro = os::detect(files);
+    // The writers leave out a purl the builder refuses; say which and why.
+    for p in &packages {
+        if let Err(invalid) = super::purl::package(p, distro.as_ref()) {
+            notes.push(format!(
+                "{}: {}@{} is listed without a purl ({invalid}); this is a bug in wharf's \
+                 cataloger, please report it",
+                p.found_at,
+                p.full_name(),
+                p.version
+            ));
+        }
+    }
     notes.sort();
     notes.dedup();
 
     Inventory {
-        distro: os::detect(files),
+        distro,
         packages,
         notes,
     }
