@@ -119,6 +119,19 @@ impl Package {
     }
 }
 
+/// The package properties that say where a Maven package's coordinates
+/// came from (`wharf:package:maven.group_from` in CycloneDX): `pom.properties`,
+/// `manifest:<field>`, `file-name`, `class-packages`, or `artifact-id` (the
+/// group is the artifactId, for want of any evidence).
+pub mod maven {
+    pub const GROUP_FROM: &str = "maven.group_from";
+    pub const ARTIFACT_FROM: &str = "maven.artifact_from";
+    pub const VERSION_FROM: &str = "maven.version_from";
+    /// Coordinates read from pom.properties: the only evidence that states
+    /// the group as Maven publishes it.
+    pub const FROM_POM: &str = "pom.properties";
+}
+
 /// Everything the catalogers found in one image.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Inventory {
