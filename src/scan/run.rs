@@ -15,7 +15,7 @@ use super::vex::Vex;
 use crate::cli::ScanArgs;
 use crate::config::Global;
 use crate::registry::{ImageRef, Platform, RegistryClient};
-use crate::sbom::model::Inventory;
+use crate::sbom::model::{Ecosystem, Inventory};
 use crate::{Error, Outcome, Result};
 
 /// `--fail-on` as a threshold: `None` never fails.
@@ -170,6 +170,15 @@ pub fn scan(global: &Global, args: &ScanArgs, also: &[(&str, &Path)]) -> Result<
     let started = jiff::Timestamp::now();
     let (mut findings, informational, unparsable, skipped) = match_all(&db, &inventory)?;
     not_scanned.extend(skipped);
+    let incomplete = derived_names(&inventory);
+    for n in &incomplete {
+        crate::report::warn(&format!(
+            "{} scanned under a derived name: {} ({})",
+            super::report::plural(n.packages.len(), "package", "packages"),
+            n.reason,
+            n.some(5)
+        ));
+    }
     for n in &not_scanned {
         crate::report::warn(&format!(
             "{} not scanned: {} ({})",
@@ -234,6 +243,7 @@ pub fn scan(global: &Global, args: &ScanArgs, also: &[(&str, &Path)]) -> Result<
         },
         packages: inventory.packages.len(),
         not_scanned,
+        incomplete,
         started,
         finished: jiff::Timestamp::now(),
     };
@@ -254,6 +264,43 @@ pub fn scan(global: &Global, args: &ScanArgs, also: &[(&str, &Path)]) -> Result<
     } else {
         Outcome::Ok
     })
+}
+
+/// The packages looked up under a name wharf derived, by why: the jars
+/// whose Maven group no pom.properties states (the SBOM's
+/// `maven.group_from` says where it came from instead).
+pub fn derived_names(inventory: &Inventory) -> Vec<NotScanned> {
+    use crate::sbom::model::maven::{FROM_POM, GROUP_FROM};
+    let mut out = Vec::new();
+    for p in inventory
+        .packages
+        .iter()
+        .filter(|p| p.ecosystem == Ecosystem::Maven)
+    {
+        let Some(from) = p.properties.get(GROUP_FROM).filter(|f| *f != FROM_POM) else {
+            continue;
+        };
+        let reason = if from == "artifact-id" {
+            "the jar states no Maven group (no pom.properties, nothing in its manifest or \
+             classes): its artifactId stands in for it, as Maven 1 published most such jars; \
+             give the scan an SBOM with the jar's real coordinates to be sure"
+                .to_string()
+        } else {
+            format!(
+                "the jar has no pom.properties: its Maven group comes from {from}, which may \
+                 not be the group it is published under"
+            )
+        };
+        NotScanned::add(
+            &mut out,
+            &reason,
+            format!("{}@{} ({})", p.full_name(), p.version, p.found_at),
+        );
+    }
+    for n in &mut out {
+        n.packages.sort();
+    }
+    out
 }
 
 type Matched = (

@@ -244,6 +244,13 @@ fn package(
     if let Some(at) = prop(&["wharf:package:found_at"]) {
         p.found_at = at;
     }
+    // Where a jar's coordinates came from, so that the scan can say which
+    // were looked up under a derived group.
+    for (key, value) in props {
+        if let Some(key) = key.strip_prefix("wharf:package:maven.") {
+            p.properties.insert(format!("maven.{key}"), value.clone());
+        }
+    }
     Ok(p)
 }
 

@@ -90,6 +90,11 @@ fn report() -> ScanReport {
             reason: "no purl".into(),
             packages: vec!["django@3.2.0".into()],
         }],
+        incomplete: vec![NotScanned {
+            reason: "the jar has no pom.properties: its Maven group comes from class-packages"
+                .into(),
+            packages: vec!["org.springframework:spring-beans@5.3.17 (/app.jar)".into()],
+        }],
         started: "2024-05-30T12:00:00Z".parse().expect("time"),
         finished: "2024-05-30T12:00:02Z".parse().expect("time"),
     }
@@ -108,6 +113,7 @@ fn empty() -> ScanReport {
         gate: Gate::default(),
         packages: 0,
         not_scanned: Vec::new(),
+        incomplete: Vec::new(),
         started: jiff::Timestamp::UNIX_EPOCH,
         finished: jiff::Timestamp::UNIX_EPOCH,
     }

@@ -39,6 +39,8 @@ pub(super) struct JsonReport<'a> {
     unparsable: Vec<JsonUnparsable<'a>>,
     /// Packages not looked up, by reason.
     not_scanned: &'a [NotScanned],
+    /// Packages looked up under a derived name, by reason.
+    incomplete: &'a [NotScanned],
     expired_ignores: Vec<&'a str>,
 }
 
@@ -79,6 +81,8 @@ struct Summary {
     unparsable: usize,
     /// Packages not looked up (see `not_scanned`).
     not_scanned: usize,
+    /// Packages looked up under a derived name (see `incomplete`).
+    incomplete: usize,
 }
 
 #[derive(Serialize)]
@@ -158,6 +162,7 @@ impl<'a> JsonReport<'a> {
                 informational: view.informational.len(),
                 unparsable: view.unparsable.len(),
                 not_scanned: view.not_scanned_count,
+                incomplete: view.incomplete_count,
             },
             findings,
             informational: view
@@ -171,6 +176,7 @@ impl<'a> JsonReport<'a> {
                 .map(|u| JsonUnparsable::new(u))
                 .collect(),
             not_scanned: view.not_scanned,
+            incomplete: view.incomplete,
             expired_ignores: view.expired_ignores,
         }
     }

@@ -65,7 +65,7 @@ pub(super) fn render(report: &ScanReport) -> String {
     out.push_str(&format!("| not scanned | {} |\n", view.not_scanned_count));
 
     // Sections still to come after each one, for the reserve.
-    let mut left = 5;
+    let mut left = 6;
     if !view.active.is_empty() {
         out.push_str("\n### Findings\n\n");
         out.push_str("| id | package | installed | fixed | severity | score |\n");
@@ -163,6 +163,20 @@ pub(super) fn render(report: &ScanReport) -> String {
             .iter()
             .map(|n| format!("| {} | {} |\n", cell(&n.reason), cell(&n.some(10))));
         push_rows(&mut out, rows, view.not_scanned.len(), left);
+    }
+    left -= 1;
+
+    if !view.incomplete.is_empty() {
+        out.push_str(&format!(
+            "\n### Scanned under a derived name ({}) — advisories filed under another name are missed\n\n",
+            view.incomplete_count
+        ));
+        out.push_str("| why | packages |\n|---|---|\n");
+        let rows = view
+            .incomplete
+            .iter()
+            .map(|n| format!("| {} | {} |\n", cell(&n.reason), cell(&n.some(10))));
+        push_rows(&mut out, rows, view.incomplete.len(), left);
     }
     left -= 1;
 

@@ -78,6 +78,10 @@ pub struct ScanReport {
     /// (no data for their ecosystem, no purl, an ecosystem wharf does not
     /// match): named in every report, never a silent "0 findings".
     pub not_scanned: Vec<NotScanned>,
+    /// Packages looked up under a name wharf derived rather than read (a
+    /// jar's Maven group from its manifest, its classes or its artifactId):
+    /// advisories filed under the name Maven publishes it by may be missed.
+    pub incomplete: Vec<NotScanned>,
     /// When the scan started and finished (the vuln predicate's metadata).
     pub started: jiff::Timestamp,
     pub finished: jiff::Timestamp,
@@ -159,6 +163,8 @@ struct View<'a> {
     not_scanned: &'a [NotScanned],
     /// How many packages `not_scanned` names.
     not_scanned_count: usize,
+    incomplete: &'a [NotScanned],
+    incomplete_count: usize,
     expired_ignores: Vec<&'a str>,
     /// Active findings per severity, in [`SEVERITIES`] order.
     counts: [usize; 5],
@@ -201,6 +207,8 @@ impl<'a> View<'a> {
             unparsable,
             not_scanned: &report.not_scanned,
             not_scanned_count: NotScanned::count(&report.not_scanned),
+            incomplete: &report.incomplete,
+            incomplete_count: NotScanned::count(&report.incomplete),
             expired_ignores,
             counts,
         }

@@ -86,6 +86,18 @@ pub(super) fn render(report: &ScanReport) -> String {
             "descriptor": {"id": "not-scanned"},
         }));
     }
+    for n in view.incomplete {
+        notifications.push(json!({
+            "level": "note",
+            "message": {"text": format!(
+                "{} scanned under a derived name, so advisories filed under another name are missed: {} ({})",
+                super::plural(n.packages.len(), "package", "packages"),
+                n.reason,
+                n.some(20)
+            )},
+            "descriptor": {"id": "incomplete-name"},
+        }));
+    }
     for entry in &view.expired_ignores {
         notifications.push(json!({
             "level": "warning",

@@ -177,6 +177,26 @@ pub(super) fn render(report: &ScanReport, colour: bool) -> String {
         }
     }
 
+    if !view.incomplete.is_empty() {
+        section(
+            &mut out,
+            &paint(
+                &format!(
+                    "Scanned under a derived name ({}) — advisories filed under another name are missed",
+                    view.incomplete_count
+                ),
+                severity_style(Severity::Low).bold(),
+            ),
+        );
+        for n in view.incomplete {
+            out.push_str(&format!(
+                "  {}\n    {}\n",
+                clean(&n.some(10)),
+                clean_to(&n.reason, 4 * CELL_MAX)
+            ));
+        }
+    }
+
     if !view.expired_ignores.is_empty() {
         section(
             &mut out,

@@ -138,6 +138,11 @@ pub(super) fn rich() -> ScanReport {
                 .into(),
             packages: vec!["left-pad@1.3.0".into(), "@scope/pkg@2.0.0".into()],
         }],
+        incomplete: vec![NotScanned {
+            reason: "the jar has no pom.properties: its Maven group comes from class-packages"
+                .into(),
+            packages: vec!["org.springframework:spring-beans@5.3.17 (/app/app.jar)".into()],
+        }],
         started: "2024-06-04T10:00:00Z".parse().expect("timestamp"),
         finished: "2024-06-04T10:00:01.5Z".parse().expect("timestamp"),
     }
@@ -229,6 +234,9 @@ fn table_groups_by_severity_and_closes_with_the_verdict() {
     assert!(at("Not scanned (2)") > at("Unparsable versions (1)"));
     assert!(at("no vulnerability data for npm") > at("Not scanned (2)"));
     assert!(at("left-pad@1.3.0, @scope/pkg@2.0.0") > at("Not scanned (2)"));
+    // And what was looked up under a derived name.
+    assert!(at("Scanned under a derived name (1)") > at("Not scanned (2)"));
+    assert!(at("spring-beans@5.3.17") > at("Scanned under a derived name (1)"));
     assert_eq!(
         lines[lines.len() - 1],
         "gate: fail on HIGH or worse — 3 findings → FAIL"
@@ -313,7 +321,7 @@ fn json_carries_every_documented_field() {
         serde_json::json!({
             "critical": 2, "high": 1, "medium": 1, "low": 1, "unknown": 1,
             "total": 6, "suppressed": 2, "informational": 1, "unparsable": 1,
-            "not_scanned": 2,
+            "not_scanned": 2, "incomplete": 1,
         })
     );
     let findings = v["findings"].as_array().expect("findings");
@@ -373,6 +381,7 @@ fn json_carries_every_documented_field() {
             "packages": ["left-pad@1.3.0", "@scope/pkg@2.0.0"],
         }])
     );
+    assert_eq!(v["incomplete"][0]["reason"], report.incomplete[0].reason);
 }
 
 fn sarif_run(report: &ScanReport) -> Value {
@@ -549,6 +558,7 @@ fn sarif_notifies_what_is_not_a_result() {
         [
             "unparsable-version",
             "not-scanned",
+            "incomplete-name",
             "expired-ignore",
             "informational-advisory"
         ]
