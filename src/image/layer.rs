@@ -15,7 +15,7 @@ use std::io::{self, Read};
 
 use sha2::{Digest as _, Sha256};
 
-use super::collect::{Collector, FileMeta};
+use super::collect::{Collector, Contents, FileMeta, ReadError};
 use super::paths;
 use super::squash::{Entry, Kind, Limits, Note, Pending};
 use crate::Error;
@@ -479,20 +479,18 @@ impl<C: Collector> Ctx<'_, C> {
                     ),
                 );
             } else {
-                // Capacity from the header only up to a point: it may lie.
-                let mut contents = Vec::with_capacity(size.min(8 << 20) as usize);
-                entry
-                    .by_ref()
-                    .take(size)
-                    .read_to_end(&mut contents)
-                    .map_err(|e| self.broken(&e))?;
-                if (contents.len() as u64) < size {
-                    return Err(format!(
-                        "{path} stops after {} of its {size} bytes: the layer is truncated",
-                        contents.len()
-                    ));
+                match Contents::read_from(entry, size) {
+                    Ok(mut contents) => item = self.collector.collect(&meta, &mut contents),
+                    Err(e @ ReadError::Short { .. }) => {
+                        return Err(format!("{path} {e}: the layer is truncated"));
+                    }
+                    Err(ReadError::Source(e)) => return Err(self.broken(&e)),
+                    // No room for the temporary file: this file is not
+                    // read, the rest of the image is.
+                    Err(e @ ReadError::Spill(_)) => {
+                        self.note(pending, path, format!("not read: {e}"));
+                    }
                 }
-                item = self.collector.collect(&meta, &contents);
             }
         }
         Ok(Entry {

@@ -1,7 +1,8 @@
 //! Reading an image's filesystem without unpacking it: layers stream from
 //! the registry (or an `oci:` layout) through their decompressor, each
 //! blob's digest checked as it streams, whiteouts applied, and only the
-//! files a [`Collector`] asks for are read into memory.
+//! files a [`Collector`] asks for are read (into memory, or a large one
+//! into an anonymous temporary file: [`Contents`]).
 //!
 //! - [`read`]: reference → [`ImageInfo`] + [`Squashed`] view (async).
 //! - [`Squasher`] / [`squash_layers`]: the synchronous core, on any `Read`.
@@ -14,7 +15,7 @@ pub mod paths;
 mod pull;
 mod squash;
 
-pub use collect::{Collector, FileMeta};
+pub use collect::{Collector, Contents, FileMeta};
 pub use layer::{Compression, LayerBlob, EXT_MAX};
 pub use pull::{default_platform, inspect, read, ImageInfo, LayerInfo, CHANNEL_CHUNKS};
 pub use squash::{squash_layers, Entry, Kind, Limits, Note, Squashed, Squasher};

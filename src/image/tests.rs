@@ -105,8 +105,8 @@ impl Collector for Grab {
         self.asked.lock().unwrap().push(file.path.to_string());
         (self.pick)(file.path)
     }
-    fn collect(&self, _file: &FileMeta<'_>, contents: &[u8]) -> Option<String> {
-        Some(String::from_utf8_lossy(contents).into_owned())
+    fn collect(&self, _file: &FileMeta<'_>, contents: &mut Contents) -> Option<String> {
+        Some(String::from_utf8_lossy(&contents.to_vec().ok()?).into_owned())
     }
 }
 
@@ -319,7 +319,7 @@ impl Collector for FindsNothing {
     fn wants(&self, _file: &FileMeta<'_>) -> bool {
         true
     }
-    fn collect(&self, _file: &FileMeta<'_>, _contents: &[u8]) -> Option<String> {
+    fn collect(&self, _file: &FileMeta<'_>, _contents: &mut Contents) -> Option<String> {
         None
     }
 }
@@ -706,8 +706,8 @@ fn the_catalogers_see_the_view_through_files() {
         fn wants(&self, f: &FileMeta<'_>) -> bool {
             f.path.starts_with("/usr/lib/")
         }
-        fn collect(&self, _: &FileMeta<'_>, c: &[u8]) -> Option<Extracted> {
-            Some(Extracted::Bytes(c.to_vec()))
+        fn collect(&self, _: &FileMeta<'_>, c: &mut Contents) -> Option<Extracted> {
+            Some(Extracted::Bytes(c.to_vec().ok()?))
         }
     }
     let tar = Tar::new()

@@ -16,14 +16,16 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::image::{Collector, FileMeta, Kind, Squashed};
+use crate::image::{Collector, Contents, FileMeta, Kind, Squashed};
 use crate::registry::{ImageRef, Platform, RegistryClient};
 use crate::sbom::binary::elf::Elf;
+use crate::sbom::binary::read::Reader;
 use crate::Result;
 
 /// Smaller files cannot hold `#!/x`.
 const MIN_SIZE: u64 = 4;
-/// Larger files are not read (the whole file is in memory while read).
+/// Larger files are not read (a large one is copied to a temporary file
+/// to be read).
 const MAX_SIZE: u64 = 256 << 20;
 /// How much of a `#!` line the kernel reads (`BINPRM_BUF_SIZE`, Linux 5.1+).
 const SHEBANG_MAX: usize = 256;
@@ -53,18 +55,25 @@ impl Collector for Launchers {
         file.mode & 0o111 != 0 && (MIN_SIZE..=MAX_SIZE).contains(&file.size)
     }
 
-    fn collect(&self, _: &FileMeta<'_>, contents: &[u8]) -> Option<Needs> {
-        if contents.starts_with(b"#!") {
-            shebang(contents)
+    fn collect(&self, _: &FileMeta<'_>, contents: &mut Contents) -> Option<Needs> {
+        let head = contents.head(SHEBANG_MAX).ok()?;
+        if head.starts_with(b"#!") {
+            shebang(&head)
         } else {
-            interpreter(contents).map(Needs::Loader)
+            let len = contents.len();
+            elf_interpreter(&mut Reader::new(contents, len)).map(Needs::Loader)
         }
     }
 }
 
 /// The program interpreter an ELF file names, if it is one and names one.
 pub fn interpreter(contents: &[u8]) -> Option<String> {
-    Elf::parse(contents)?.interpreter().map(str::to_string)
+    let len = contents.len() as u64;
+    elf_interpreter(&mut Reader::new(&mut std::io::Cursor::new(contents), len))
+}
+
+fn elf_interpreter(r: &mut Reader<'_>) -> Option<String> {
+    Elf::parse(r)?.interpreter(r)
 }
 
 /// What a script's `#!` line asks for, read as Linux reads it: the first

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use crate::cli::{SbomArgs, SbomFormat};
 use crate::config::Global;
-use crate::image::{Collector, FileMeta};
+use crate::image::{Collector, Contents, FileMeta};
 use crate::registry::{ImageRef, Platform, RegistryClient};
 use crate::{report, Error, Outcome, Result};
 
@@ -35,7 +35,7 @@ impl Collector for Catalogers {
         catalog::wants(file)
     }
 
-    fn collect(&self, file: &FileMeta<'_>, contents: &[u8]) -> Option<files::Extracted> {
+    fn collect(&self, file: &FileMeta<'_>, contents: &mut Contents) -> Option<files::Extracted> {
         catalog::extract(file, contents)
     }
 }

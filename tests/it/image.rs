@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use wharf::config::Global;
-use wharf::image::{Collector, FileMeta, ImageInfo, Limits, Squashed};
+use wharf::image::{Collector, Contents, FileMeta, ImageInfo, Limits, Squashed};
 use wharf::registry::{ImageRef, Platform, RegistryClient};
 
 use crate::common::oci::{Layer, OciLayout, LAYER, LAYER_TAR, LAYER_ZSTD};
@@ -21,8 +21,8 @@ impl Collector for Texts {
     fn wants(&self, file: &FileMeta<'_>) -> bool {
         self.0.iter().any(|p| file.path.starts_with(p))
     }
-    fn collect(&self, _: &FileMeta<'_>, contents: &[u8]) -> Option<String> {
-        Some(String::from_utf8_lossy(contents).into_owned())
+    fn collect(&self, _: &FileMeta<'_>, contents: &mut Contents) -> Option<String> {
+        Some(String::from_utf8_lossy(&contents.to_vec().ok()?).into_owned())
     }
 }
 
@@ -403,9 +403,16 @@ impl Collector for Sbomish {
             || file.path == "/etc/os-release"
             || (self.binaries && file.mode & 0o111 != 0)
     }
-    fn collect(&self, _: &FileMeta<'_>, contents: &[u8]) -> Option<usize> {
+    fn collect(&self, _: &FileMeta<'_>, contents: &mut Contents) -> Option<usize> {
         // Stand-in for parsing: touch every byte.
-        Some(contents.iter().filter(|b| **b == b'\n').count())
+        Some(
+            contents
+                .to_vec()
+                .ok()?
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count(),
+        )
     }
 }
 

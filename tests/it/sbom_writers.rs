@@ -570,7 +570,11 @@ fn this_machines_go_binaries_through_both_writers_and_peers() {
             mode: 0o755,
             layer: 0,
         };
-        packages.extend(wharf::sbom::binary::extract(&meta, &bytes).unwrap_or_default());
+        let len = bytes.len() as u64;
+        packages.extend(
+            wharf::sbom::binary::extract(&meta, &mut std::io::Cursor::new(bytes), len)
+                .unwrap_or_default(),
+        );
     }
     if packages.is_empty() {
         println!("skipping {test}: no Go binaries with build information here");

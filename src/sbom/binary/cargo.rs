@@ -12,7 +12,8 @@ use std::io::Read;
 
 use serde::Deserialize;
 
-use super::elf::Elf;
+use super::read::Reader;
+use super::Format;
 use crate::image::FileMeta;
 use crate::sbom::model::{Ecosystem, Package};
 
@@ -38,10 +39,10 @@ struct Crate {
     root: bool,
 }
 
-/// The crates recorded in an ELF's `.dep-v0` section, if it has one.
-pub fn packages(elf: &Elf<'_>, file: &FileMeta<'_>) -> Option<Vec<Package>> {
-    let compressed = elf.section(".dep-v0")?;
-    let json = inflate(compressed)?;
+/// The crates recorded in a binary's `.dep-v0` section, if it has one.
+pub fn packages(r: &mut Reader<'_>, format: &Format, file: &FileMeta<'_>) -> Option<Vec<Package>> {
+    let compressed = format.section(r, ".dep-v0")?;
+    let json = inflate(&compressed)?;
     let tree: Tree = serde_json::from_slice(&json).ok()?;
 
     let kept = |c: &Crate| {

@@ -6,20 +6,29 @@
 //! aligned, then the pointer size and a flags byte. Go 1.18 and later
 //! (flag 0x2) follow the 32-byte header with two varint-prefixed strings;
 //! older linkers store two pointers to Go string headers, which are read
-//! through the ELF program headers in the header's pointer size and byte
-//! order.
+//! through the file's segments in the header's pointer size and byte order.
+//!
+//! Where the blob is, as Go's `debug/buildinfo` looks: the `.go.buildinfo`
+//! section (ELF) or `__go_buildinfo` (Mach-O), else the start of the first
+//! writable data segment or section. A file of none of those formats is
+//! searched in bounded chunks (the inline format only).
 
 use std::collections::BTreeMap;
 
 use super::elf::Elf;
+use super::read::Reader;
+use super::Format;
 use crate::image::FileMeta;
 use crate::sbom::model::{Ecosystem, Package};
 
 const MAGIC: &[u8; 14] = b"\xff Go buildinf:";
 /// Go's own reader searches this much of the data segment.
-const SEARCH_WINDOW: usize = 64 * 1024;
+const SEARCH_WINDOW: u64 = 64 * 1024;
 /// Go refuses strings longer than this in the pointer format; so do we.
 const MAX_STRING: u64 = 1 << 20;
+/// How much of an unknown file is searched at a time (a multiple of 16, so
+/// that an aligned magic never straddles two chunks).
+const CHUNK: u64 = 1 << 20;
 /// Build settings worth carrying as properties. `-ldflags` is left out: it
 /// may carry `-X` values nobody meant to publish.
 const KEPT_SETTINGS: &[&str] = &[
@@ -39,35 +48,49 @@ pub struct BuildInfo {
     pub modinfo: String,
 }
 
-/// Finds and decodes the buildinfo blob. ELF files are searched where Go
-/// looks (the `.go.buildinfo` section, else the start of the writable data
-/// segment); other files (Mach-O, PE) are scanned whole, which finds the
-/// inline format only.
-pub fn read(contents: &[u8], elf: Option<&Elf<'_>>) -> Option<BuildInfo> {
-    match elf {
-        Some(elf) => {
-            let region = match elf.section(".go.buildinfo") {
-                Some(section) => section,
-                None => {
-                    let data = elf.writable_data()?;
-                    &data[..data.len().min(SEARCH_WINDOW)]
-                }
+/// Finds and decodes the buildinfo blob.
+pub fn read(r: &mut Reader<'_>, format: Option<&Format>) -> Option<BuildInfo> {
+    match format {
+        Some(format) => {
+            let section = match format {
+                Format::MachO(_) => "__go_buildinfo",
+                _ => ".go.buildinfo",
             };
-            decode(find_magic(region)?, Some(elf))
+            let region = format
+                .section(r, section)
+                .or_else(|| format.writable_data(r, SEARCH_WINDOW))?;
+            let at = find_magic(&region)?;
+            decode(&region[at..], Some((format, r)))
         }
-        None => decode(find_magic(contents)?, None),
+        None => {
+            let at = scan_for_magic(r)?;
+            let blob = r.bytes_upto(at, 32 + 2 * (MAX_STRING + 10))?;
+            decode(&blob, None)
+        }
     }
 }
 
-/// The bytes from the first 16-byte aligned magic to the end of `region`.
-fn find_magic(region: &[u8]) -> Option<&[u8]> {
+/// The offset of the first 16-byte aligned magic in `region`.
+fn find_magic(region: &[u8]) -> Option<usize> {
     (0..region.len())
         .step_by(16)
-        .map(|at| &region[at..])
-        .find(|tail| tail.starts_with(MAGIC))
+        .find(|&at| region[at..].starts_with(MAGIC))
 }
 
-fn decode(blob: &[u8], elf: Option<&Elf<'_>>) -> Option<BuildInfo> {
+/// The file offset of the first 16-byte aligned magic, chunk by chunk.
+fn scan_for_magic(r: &mut Reader<'_>) -> Option<u64> {
+    let mut offset = 0;
+    while offset < r.len() {
+        let chunk = r.bytes_upto(offset, CHUNK)?;
+        if let Some(at) = find_magic(&chunk) {
+            return Some(offset + at as u64);
+        }
+        offset += CHUNK;
+    }
+    None
+}
+
+fn decode(blob: &[u8], mut file: Option<(&Format, &mut Reader<'_>)>) -> Option<BuildInfo> {
     let header = blob.get(..32)?;
     let ptr_size = usize::from(header[14]);
     let flags = header[15];
@@ -76,13 +99,13 @@ fn decode(blob: &[u8], elf: Option<&Elf<'_>>) -> Option<BuildInfo> {
         let (modinfo, _) = varint_string(rest)?;
         (version.to_vec(), modinfo.to_vec())
     } else {
-        let elf = elf?;
+        let (format, r) = file.as_mut()?;
         let big_endian = flags & 0x1 != 0;
         let version_at = Elf::uint(header.get(16..)?, ptr_size, big_endian)?;
         let modinfo_at = Elf::uint(header.get(16 + ptr_size..)?, ptr_size, big_endian)?;
         (
-            go_string(elf, version_at, ptr_size, big_endian)?.to_vec(),
-            go_string(elf, modinfo_at, ptr_size, big_endian)?.to_vec(),
+            go_string(format, r, version_at, ptr_size, big_endian)?,
+            go_string(format, r, modinfo_at, ptr_size, big_endian)?,
         )
     };
     let go_version = String::from_utf8_lossy(&version).trim().to_string();
@@ -110,14 +133,20 @@ fn varint_string(data: &[u8]) -> Option<(&[u8], &[u8])> {
 }
 
 /// A Go string header (data pointer, length) at `addr`, and its bytes.
-fn go_string<'a>(elf: &Elf<'a>, addr: u64, ptr_size: usize, big_endian: bool) -> Option<&'a [u8]> {
-    let header = elf.read_addr(addr, 2 * ptr_size as u64)?;
-    let data = Elf::uint(header, ptr_size, big_endian)?;
+fn go_string(
+    format: &Format,
+    r: &mut Reader<'_>,
+    addr: u64,
+    ptr_size: usize,
+    big_endian: bool,
+) -> Option<Vec<u8>> {
+    let header = format.read_addr(r, addr, 2 * ptr_size as u64)?;
+    let data = Elf::uint(&header, ptr_size, big_endian)?;
     let len = Elf::uint(header.get(ptr_size..)?, ptr_size, big_endian)?;
     if len > MAX_STRING {
         return None;
     }
-    elf.read_addr(data, len)
+    format.read_addr(r, data, len)
 }
 
 /// The linker wraps modinfo in 16 bytes of sentinel on each side; Go keeps

@@ -5,6 +5,11 @@ use std::io::Write;
 use super::*;
 use crate::sbom::model::Ecosystem;
 
+/// `extract` on bytes in memory.
+fn extract(file: &FileMeta<'_>, bytes: &[u8]) -> Option<Vec<Package>> {
+    super::extract(file, &mut std::io::Cursor::new(bytes), bytes.len() as u64)
+}
+
 /// One section of a test ELF; `addr` 0 means not loaded.
 struct Sec {
     name: &'static str,
@@ -535,12 +540,35 @@ fn tool_works(program: &str, args: &[&str]) -> bool {
         .unwrap_or(false)
 }
 
-/// A real Go build, when Go is installed: main module, stdlib version as
-/// `go env GOVERSION` says.
+/// A source that counts what is read of it.
+struct Counting<'a> {
+    inner: std::io::Cursor<&'a [u8]>,
+    read: u64,
+}
+
+impl std::io::Read for Counting<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+impl std::io::Seek for Counting<'_> {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.inner.seek(pos)
+    }
+}
+
+/// Real Go builds, when Go is installed: ELF for this machine, 32-bit
+/// and big-endian ELF, Mach-O and PE (cross-compiled; Go needs nothing
+/// else for them). Main module and stdlib version as `go env GOVERSION`
+/// says, each read from the sections that hold them: what is read of the
+/// binary stays small, however large it is.
 #[test]
-fn a_binary_built_by_go_here() {
+fn binaries_built_by_go_here() {
     if !tool_works("go", &["version"]) {
-        println!("skipping a_binary_built_by_go_here: go is not installed");
+        println!("skipping binaries_built_by_go_here: go is not installed");
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
@@ -554,29 +582,60 @@ fn a_binary_built_by_go_here() {
         "package main\n\nfunc main() { println(\"hi\") }\n",
     )
     .expect("main.go");
-    let out = std::process::Command::new("go")
-        .args(["build", "-o", "hello", "."])
-        .current_dir(dir.path())
-        .env("GOFLAGS", "-buildvcs=false")
-        .output()
-        .expect("go build");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let version = std::process::Command::new("go")
         .args(["env", "GOVERSION"])
         .output()
         .expect("go env");
     let version = String::from_utf8_lossy(&version.stdout).trim().to_string();
-    let bytes = std::fs::read(dir.path().join("hello")).expect("binary");
-    let packages = extract(&meta("/usr/bin/app"), &bytes).expect("packages");
-    assert_eq!(find(&packages, "example.com/hello").version, "(devel)");
-    assert_eq!(
-        find(&packages, "stdlib").version,
-        golang::stdlib_version(&version)
-    );
+    for (target, magic) in [
+        ("", &b"\x7fELF"[..]),
+        ("linux/386", b"\x7fELF\x01\x01"),
+        ("linux/s390x", b"\x7fELF\x02\x02"),
+        ("darwin/arm64", b"\xcf\xfa\xed\xfe"),
+        ("windows/386", b"MZ"),
+        ("windows/amd64", b"MZ"),
+    ] {
+        let mut build = std::process::Command::new("go");
+        build
+            .args(["build", "-trimpath", "-o", "hello", "."])
+            .current_dir(dir.path())
+            .env("GOFLAGS", "-buildvcs=false")
+            .env("CGO_ENABLED", "0");
+        if let Some((os, arch)) = target.split_once('/') {
+            build.env("GOOS", os).env("GOARCH", arch);
+        }
+        let out = build.output().expect("go build");
+        assert!(
+            out.status.success(),
+            "{target}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut bytes = std::fs::read(dir.path().join("hello")).expect("binary");
+        assert!(
+            bytes.starts_with(magic),
+            "{target}: not the expected format"
+        );
+        // 32 MiB more of the file (as a large binary has): read no more.
+        bytes.resize(bytes.len() + (32 << 20), 0);
+        let mut src = Counting {
+            inner: std::io::Cursor::new(&bytes),
+            read: 0,
+        };
+        let packages = super::extract(&meta("/usr/bin/app"), &mut src, bytes.len() as u64)
+            .unwrap_or_else(|| panic!("{target}: no packages"));
+        assert_eq!(find(&packages, "example.com/hello").version, "(devel)");
+        assert_eq!(
+            find(&packages, "stdlib").version,
+            golang::stdlib_version(&version),
+            "{target}"
+        );
+        assert!(
+            src.read < 1 << 20,
+            "{target}: {} bytes read of {}",
+            src.read,
+            bytes.len()
+        );
+    }
 }
 
 /// A real `cargo auditable` build, when the tool is installed: the root

@@ -33,7 +33,9 @@
 //! Manifest values are read without the quotes some builds wrapped them
 //! in (`"1.6"`) and without OSGi attributes (`;singleton:=true`).
 
-use std::io::{Cursor, Read, Seek};
+use std::io::{Read, Seek};
+
+use crate::image::Contents;
 
 use crate::sbom::model::maven::{ARTIFACT_FROM, FROM_POM, GROUP_FROM, VERSION_FROM};
 use crate::sbom::model::{Ecosystem, Package};
@@ -68,17 +70,12 @@ fn is_archive(name: &str) -> bool {
 }
 
 /// The packages in the archive `contents` found at `path` in layer `layer`.
-pub(super) fn packages(path: &str, layer: usize, contents: &[u8]) -> Vec<Package> {
+/// The zip is read by offset: its central directory, then only the entries
+/// needed.
+pub(super) fn packages<R: Read + Seek>(path: &str, layer: usize, contents: R) -> Vec<Package> {
     let mut found = Vec::new();
     let mut budget = MAX_TOTAL;
-    archive(
-        path,
-        layer,
-        Cursor::new(contents),
-        0,
-        &mut budget,
-        &mut found,
-    );
+    archive(path, layer, contents, 0, &mut budget, &mut found);
     found
 }
 
@@ -134,9 +131,9 @@ fn archive<R: Read + Seek>(
         out.push(derived_package(&manifest, &classes, java, found_at, layer));
     }
     for (index, name) in nested {
-        if let Some(inner) = read(&mut zip, index, MAX_NESTED, budget) {
+        if let Some(inner) = nested_archive(&mut zip, index, budget) {
             let inner_at = format!("{found_at}!/{name}");
-            archive(&inner_at, layer, Cursor::new(inner), depth + 1, budget, out);
+            archive(&inner_at, layer, inner, depth + 1, budget, out);
         }
     }
 }
@@ -168,6 +165,23 @@ fn read<R: Read + Seek>(
     let read = bytes.len() as u64;
     *budget = budget.saturating_sub(read);
     (read <= cap).then_some(bytes)
+}
+
+/// A nested archive, exactly as large as its entry says (within
+/// [`MAX_NESTED`] and the budget): in memory when small, else in a
+/// temporary file, as the layer reader keeps a large file.
+fn nested_archive<R: Read + Seek>(
+    zip: &mut zip::ZipArchive<R>,
+    index: usize,
+    budget: &mut u64,
+) -> Option<Contents> {
+    let mut entry = zip.by_index(index).ok()?;
+    let size = entry.size();
+    if entry.is_dir() || size > MAX_NESTED.min(*budget) {
+        return None;
+    }
+    *budget -= size;
+    Contents::read_from(&mut entry, size).ok()
 }
 
 /// The first `n` bytes of an entry (a class file's header).
@@ -552,12 +566,22 @@ fn manifest_group(
 mod tests {
     use std::io::Write;
 
+    use std::io::Cursor;
+
     use super::*;
     use crate::image::FileMeta;
-    use crate::sbom::catalog::{catalog, extract};
+    use crate::sbom::catalog::catalog;
     use crate::sbom::files::{Extracted, MemFiles};
     use zip::write::SimpleFileOptions;
     use zip::CompressionMethod;
+
+    fn packages(path: &str, layer: usize, bytes: &[u8]) -> Vec<Package> {
+        super::packages(path, layer, Cursor::new(bytes))
+    }
+
+    fn extract(file: &FileMeta, bytes: &[u8]) -> Option<Extracted> {
+        crate::sbom::catalog::extract(file, &mut Contents::from_bytes(bytes.to_vec()))
+    }
 
     fn jar(entries: &[(&str, &[u8])]) -> Vec<u8> {
         let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));

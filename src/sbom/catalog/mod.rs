@@ -30,7 +30,7 @@ use std::collections::HashSet;
 
 use super::files::{Extracted, Files, Found};
 use super::model::{Ecosystem, Inventory, Package};
-use crate::image::FileMeta;
+use crate::image::{Contents, FileMeta};
 
 /// Whether any cataloger needs this file's contents. Cheap: looks at the
 /// path (and, for executables, the mode) only.
@@ -47,7 +47,9 @@ pub fn wants(file: &FileMeta) -> bool {
 }
 
 /// What to keep of a file [`wants`] chose: `None` when it holds nothing.
-pub fn extract(file: &FileMeta, contents: &[u8]) -> Option<Extracted> {
+/// Archives and binaries are read by offset, so a large one (which the
+/// layer reader holds in a temporary file) costs what is read of it.
+pub fn extract(file: &FileMeta, contents: &mut Contents) -> Option<Extracted> {
     let path = file.path;
     if java::wants(path) {
         let packages = java::packages(path, file.layer, contents);
@@ -55,8 +57,7 @@ pub fn extract(file: &FileMeta, contents: &[u8]) -> Option<Extracted> {
     }
     if rpm::is_unread_database(path) {
         // Only named in a note: keep the magic that tells which kind it is.
-        let head = contents.get(..rpm::MAGIC_LEN).unwrap_or(contents);
-        return Some(Extracted::Bytes(head.to_vec()));
+        return contents.head(rpm::MAGIC_LEN).ok().map(Extracted::Bytes);
     }
     if os::wants(path)
         || dpkg::wants(path)
@@ -65,10 +66,11 @@ pub fn extract(file: &FileMeta, contents: &[u8]) -> Option<Extracted> {
         || python::wants(path)
         || npm::wants(path)
     {
-        return Some(Extracted::Bytes(contents.to_vec()));
+        return contents.to_vec().ok().map(Extracted::Bytes);
     }
     if crate::sbom::binary::wants(file) {
-        return crate::sbom::binary::extract(file, contents)
+        let len = contents.len();
+        return crate::sbom::binary::extract(file, contents, len)
             .filter(|packages| !packages.is_empty())
             .map(Extracted::Packages);
     }

@@ -598,7 +598,11 @@ mod tests {
             ),
         ] {
             assert!(crate::sbom::catalog::wants(&meta(path)));
-            let kept = crate::sbom::catalog::extract(&meta(path), bytes).unwrap();
+            let kept = crate::sbom::catalog::extract(
+                &meta(path),
+                &mut crate::image::Contents::from_bytes(bytes.to_vec()),
+            )
+            .unwrap();
             assert!(matches!(&kept, Extracted::Bytes(b) if b.len() <= MAGIC_LEN));
             files.add(path, 0, kept);
         }

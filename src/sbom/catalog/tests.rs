@@ -4,6 +4,11 @@
 use super::*;
 use crate::sbom::files::MemFiles;
 
+/// `extract` on bytes in memory.
+fn extract(file: &FileMeta, bytes: &[u8]) -> Option<Extracted> {
+    super::extract(file, &mut Contents::from_bytes(bytes.to_vec()))
+}
+
 fn meta(path: &str) -> FileMeta<'_> {
     FileMeta {
         path,
