@@ -20,6 +20,7 @@ mod interop;
 mod lint;
 mod packaging;
 mod parity;
+mod parity_java;
 mod pin;
 mod policy;
 mod promote;

@@ -105,7 +105,7 @@ fn osv_data(test: &str) -> Option<PathBuf> {
     }
 }
 
-fn test_name() -> String {
+pub(crate) fn test_name() -> String {
     std::thread::current()
         .name()
         .unwrap_or(module_path!())
@@ -130,7 +130,7 @@ fn wharf_sbom(image: &ParityImage, dir: &Path) -> PathBuf {
 /// the name with its namespace (npm scope, Go module path) and normalised as
 /// the ecosystem compares names (PEP 503 for PyPI); Debian's namespace is the
 /// distro, which both name.
-type Key = (String, String, String);
+pub(crate) type Key = (String, String, String);
 
 /// PEP 503: lower case, runs of `-_.` as one `-`.
 fn pep503(name: &str) -> String {
@@ -150,7 +150,7 @@ fn pep503(name: &str) -> String {
     out
 }
 
-fn key(kind: &str, name: &str, version: &str) -> Key {
+pub(crate) fn key(kind: &str, name: &str, version: &str) -> Key {
     let name = if kind == "pypi" {
         pep503(name)
     } else {
@@ -167,7 +167,7 @@ fn key(kind: &str, name: &str, version: &str) -> Key {
 }
 
 /// A purl's key: `pkg:TYPE/NAMESPACE/NAME@VERSION?QUALIFIERS#SUBPATH`.
-fn purl_key(purl: &str) -> Option<Key> {
+pub(crate) fn purl_key(purl: &str) -> Option<Key> {
     let rest = purl.strip_prefix("pkg:")?;
     let rest = rest.split(['?', '#']).next()?;
     let (kind, path) = rest.split_once('/')?;
@@ -182,7 +182,7 @@ fn purl_key(purl: &str) -> Option<Key> {
 
 /// Every component with a purl (nested ones too), by key: the components
 /// (Syft lists a package once per place it was found).
-fn components(bom: &Value) -> BTreeMap<Key, Vec<Value>> {
+pub(crate) fn components(bom: &Value) -> BTreeMap<Key, Vec<Value>> {
     fn walk(list: &Value, out: &mut BTreeMap<Key, Vec<Value>>) {
         for c in list.as_array().into_iter().flatten() {
             if let Some(k) = c["purl"].as_str().and_then(purl_key) {
@@ -196,12 +196,12 @@ fn components(bom: &Value) -> BTreeMap<Key, Vec<Value>> {
     out
 }
 
-fn read_json(path: &Path) -> Value {
+pub(crate) fn read_json(path: &Path) -> Value {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
 }
 
-fn of_type(keys: &BTreeSet<Key>, kind: &str) -> BTreeSet<Key> {
+pub(crate) fn of_type(keys: &BTreeSet<Key>, kind: &str) -> BTreeSet<Key> {
     keys.iter().filter(|k| k.0 == kind).cloned().collect()
 }
 
@@ -325,7 +325,7 @@ fn truth(root: &Path) -> Truth {
 /// installed, as `go version -m` reads their build info: each main module,
 /// dependency (or its replacement) and toolchain (`stdlib`). `None` (said
 /// why) without Go.
-fn go_build_info(root: &Path, dpkg_owned: &BTreeSet<String>) -> Option<BTreeSet<Key>> {
+pub(crate) fn go_build_info(root: &Path, dpkg_owned: &BTreeSet<String>) -> Option<BTreeSet<Key>> {
     let out = Command::new("go")
         .args(["version", "-m"])
         .arg(root.join("usr"))
@@ -369,7 +369,7 @@ fn go_build_info(root: &Path, dpkg_owned: &BTreeSet<String>) -> Option<BTreeSet<
 // --- Syft ------------------------------------------------------------------------
 
 /// Where Syft found a package: its `syft:location:N:path` properties.
-fn syft_locations(found: &[Value]) -> BTreeSet<String> {
+pub(crate) fn syft_locations(found: &[Value]) -> BTreeSet<String> {
     found
         .iter()
         .flat_map(|c| c["properties"].as_array().into_iter().flatten())
