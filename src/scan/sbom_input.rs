@@ -547,6 +547,36 @@ mod tests {
         assert_eq!(inv.packages.len(), 2);
     }
 
+    /// A jar whose group wharf derived keeps the evidence through the SBOM,
+    /// and the scan lists it as looked up under a derived name.
+    #[test]
+    fn a_derived_maven_group_is_flagged_after_the_round_trip() {
+        let input = cdx(serde_json::json!([
+            {"type": "library", "purl": "pkg:maven/oro/oro@2.0.8", "properties": [
+                {"name": "wharf:package:found_at", "value": "/lib/oro-2.0.8.jar"},
+                {"name": "wharf:package:maven.group_from", "value": "artifact-id"}]},
+            {"type": "library", "purl": "pkg:maven/org.springframework/spring-beans@5.3.17", "properties": [
+                {"name": "wharf:package:maven.group_from", "value": "class-packages"}]},
+            {"type": "library", "purl": "pkg:maven/com.fasterxml.jackson.core/jackson-core@2.17.0", "properties": [
+                {"name": "wharf:package:maven.group_from", "value": "pom.properties"}]},
+            {"type": "library", "purl": "pkg:maven/org.slf4j/slf4j-api@2.0.13"}
+        ]));
+        let incomplete = crate::scan::run::derived_names(&input.inventory);
+        let named: Vec<&str> = incomplete
+            .iter()
+            .flat_map(|n| n.packages.iter().map(String::as_str))
+            .collect();
+        assert_eq!(
+            named,
+            [
+                "oro:oro@2.0.8 (/lib/oro-2.0.8.jar)",
+                "org.springframework:spring-beans@5.3.17 (sbom.json)"
+            ]
+        );
+        assert!(incomplete[0].reason.contains("artifactId stands in"));
+        assert!(incomplete[1].reason.contains("class-packages"));
+    }
+
     fn cdx(components: serde_json::Value) -> SbomInput {
         cyclonedx(
             &serde_json::json!({"bomFormat": "CycloneDX", "specVersion": "1.5", "components": components}),
