@@ -36,7 +36,6 @@
 use std::io::{Read, Seek};
 
 use crate::image::Contents;
-
 use crate::sbom::model::maven::{ARTIFACT_FROM, FROM_POM, GROUP_FROM, VERSION_FROM};
 use crate::sbom::model::{Ecosystem, Package};
 
