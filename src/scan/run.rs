@@ -331,17 +331,43 @@ pub fn match_all(db: &Db, inventory: &Inventory) -> Result<Matched> {
         .iter()
         .map(|pkg| matcher::target(pkg, distro))
         .collect();
-    let cache = prefetch(
-        db,
-        targets
-            .iter()
-            .flatten()
-            .filter(|t| has_data(&t.ecosystem))
-            .map(|t| (t.ecosystem.clone(), t.name.clone()))
-            .collect(),
-    )?;
+    // Each looked-up package's verdicts, worked out on every core: its
+    // records read, parsed, matched and dropped there.
+    let mut by_key: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+    for (i, target) in targets.iter().enumerate() {
+        if let Ok(t) = target {
+            if has_data(&t.ecosystem) {
+                by_key
+                    .entry((t.ecosystem.as_str(), t.name.as_str()))
+                    .or_default()
+                    .push(i);
+            }
+        }
+    }
+    let mut verdicts: Vec<Vec<(String, Said)>> = Vec::new();
+    verdicts.resize_with(inventory.packages.len(), Vec::new);
+    let worked =
+        super::db::read::par_map(by_key.into_iter().collect(), |((ecosystem, name), at)| {
+            let records = db.records(ecosystem, name)?;
+            let mut out = Vec::with_capacity(at.len());
+            for i in at {
+                let (Some(pkg), Some(Ok(target))) = (inventory.packages.get(i), targets.get(i))
+                else {
+                    continue;
+                };
+                out.push((i, judge(&records, pkg, target, distro)));
+            }
+            Ok::<_, Error>(out)
+        });
+    for part in worked {
+        for (i, v) in part? {
+            if let Some(slot) = verdicts.get_mut(i) {
+                *slot = v;
+            }
+        }
+    }
     let mut seen: BTreeSet<(String, String, String, String)> = BTreeSet::new();
-    for (pkg, target) in inventory.packages.iter().zip(targets) {
+    for ((pkg, target), verdicts) in inventory.packages.iter().zip(targets).zip(verdicts) {
         let label = || format!("{}@{}", pkg.full_name(), pkg.version);
         let target = match target {
             Ok(t) => t,
@@ -362,67 +388,76 @@ pub fn match_all(db: &Db, inventory: &Inventory) -> Result<Matched> {
             );
             continue;
         }
-        let key = (target.ecosystem.clone(), target.name.clone());
-        // A package read from another tool's SBOM may make no valid purl
-        // (`pkg:maven/ASM@3.3.1`); its findings then carry none.
-        let purl = crate::sbom::purl::package(pkg, distro).unwrap_or_default();
-        for record in cache.get(&key).into_iter().flatten() {
+        for (record_id, outcome) in verdicts {
             // One finding per record and installed package, however many
-            // of the record's entries match.
+            // of the record's entries match, and however often the
+            // package is listed.
             let id = (
-                record.id.clone(),
+                record_id,
                 pkg.full_name(),
                 pkg.version.clone(),
                 pkg.found_at.clone(),
             );
-            if seen.contains(&id) {
+            if !seen.insert(id) {
                 continue;
             }
-            match matcher::evaluate(record, &target) {
-                Verdict::NotAffected => {}
-                Verdict::Unparsable(why) => {
-                    seen.insert(id);
-                    unparsable.push(matcher::unparsable(record, pkg, &target, why));
-                }
-                Verdict::Affected { fixed, affected } => {
-                    seen.insert(id);
-                    let rating = super::severity::rate(record, &affected);
-                    let mut f = matcher::finding(record, pkg, &target, purl.clone(), fixed, rating);
-                    match matcher::informational(record, &affected) {
-                        Some(kind) => {
-                            f.summary = Some(match &f.summary {
-                                Some(s) => format!("{kind}: {s}"),
-                                None => kind,
-                            });
-                            informational.push(f);
-                        }
-                        None => matched.push(group::Matched {
-                            finding: f,
-                            links: group::links(record),
-                            scheme: target.scheme,
-                        }),
-                    }
-                }
+            match outcome {
+                Said::Unparsable(u) => unparsable.push(u),
+                Said::Informational(f) => informational.push(f),
+                Said::Matched(m) => matched.push(m),
             }
         }
     }
     Ok((group::group(matched), informational, unparsable, skipped))
 }
 
-/// The records of every (ecosystem, name) looked up, read and parsed on
-/// all cores: reading (a positioned read, an inflate) and parsing each
-/// record is nearly all of a scan's time, and the lookups are independent.
-fn prefetch(
-    db: &Db,
-    keys: BTreeSet<(String, String)>,
-) -> Result<BTreeMap<(String, String), Vec<super::osv::Record>>> {
-    // Spread over the cores in small chunks taken in turn: ecosystems cost
-    // very differently per lookup (npm's records are many and small), so
-    // fixed halves left one core idle.
-    let found = super::db::read::par_map(keys.into_iter().collect(), |(e, n)| {
-        db.records(&e, &n).map(|r| ((e, n), r))
-    });
-    found.into_iter().collect()
+/// What one record says of one installed package.
+enum Said {
+    Unparsable(super::finding::Unparsable),
+    Informational(super::finding::Finding),
+    Matched(group::Matched),
+}
+
+/// Each record's verdict on `pkg`, in the records' order, with the
+/// record's id; records that do not affect it are left out.
+fn judge(
+    records: &[super::osv::Record],
+    pkg: &crate::sbom::model::Package,
+    target: &matcher::Target,
+    distro: Option<&crate::sbom::model::Distro>,
+) -> Vec<(String, Said)> {
+    // A package read from another tool's SBOM may make no valid purl
+    // (an incomplete Maven group, say): the finding then carries none.
+    let purl = crate::sbom::purl::package(pkg, distro).unwrap_or_default();
+    let mut out = Vec::new();
+    for record in records {
+        let outcome = match matcher::evaluate(record, target) {
+            Verdict::NotAffected => continue,
+            Verdict::Unparsable(why) => {
+                Said::Unparsable(matcher::unparsable(record, pkg, target, why))
+            }
+            Verdict::Affected { fixed, affected } => {
+                let rating = super::severity::rate(record, &affected);
+                let mut f = matcher::finding(record, pkg, target, purl.clone(), fixed, rating);
+                match matcher::informational(record, &affected) {
+                    Some(kind) => {
+                        f.summary = Some(match &f.summary {
+                            Some(s) => format!("{kind}: {s}"),
+                            None => kind,
+                        });
+                        Said::Informational(f)
+                    }
+                    None => Said::Matched(group::Matched {
+                        finding: f,
+                        links: group::links(record),
+                        scheme: target.scheme,
+                    }),
+                }
+            }
+        };
+        out.push((record.id.clone(), outcome));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -112,25 +112,26 @@ pub fn decode(codec: Codec, raw_len: u32, bytes: &[u8]) -> Result<Vec<u8>, Strin
     Ok(out)
 }
 
-/// Inflates raw deflate into at most `expect` bytes (one more is an error).
-/// One inflater per thread, reset per record: a new one per record costs
-/// more (its window allocated and zeroed) than the record's inflating.
+/// Inflates raw deflate that declares `expect` bytes: the result is
+/// longer when the stream holds more (up to one byte more is read), shorter
+/// when it holds less; the caller compares. One decompressor per thread.
 pub fn inflate(bytes: &[u8], expect: usize) -> Result<Vec<u8>, String> {
-    use flate2::{Decompress, FlushDecompress, Status};
+    use libdeflater::{DecompressionError, Decompressor};
     thread_local! {
-        static INFLATER: std::cell::RefCell<Decompress> = std::cell::RefCell::new(Decompress::new(false));
+        static INFLATER: std::cell::RefCell<Decompressor> = std::cell::RefCell::new(Decompressor::new());
     }
     INFLATER.with(|cell| {
-        let mut inflater = cell.borrow_mut();
-        inflater.reset(false);
-        let mut out = Vec::with_capacity(expect + 1);
-        let status = inflater
-            .decompress_vec(bytes, &mut out, FlushDecompress::Finish)
-            .map_err(|e| format!("inflate: {e}"))?;
-        match status {
-            Status::StreamEnd => Ok(out),
-            _ if out.len() > expect => Ok(out),
-            _ => Err("inflate: the deflate stream ends early".to_string()),
+        let mut out = vec![0u8; expect + 1];
+        match cell.borrow_mut().deflate_decompress(bytes, &mut out) {
+            Ok(n) => {
+                out.truncate(n);
+                Ok(out)
+            }
+            // More than declared: the caller sees one byte too many.
+            Err(DecompressionError::InsufficientSpace) => Ok(out),
+            Err(DecompressionError::BadData) => {
+                Err("inflate: the deflate stream is damaged or ends early".to_string())
+            }
         }
     })
 }
@@ -219,7 +220,8 @@ pub fn packed_keys(mut packed: &[u8]) -> impl Iterator<Item = &[u8]> {
 
 /// Writes a shard's index for records already in its data file.
 pub fn write_index(path: &Path, mut records: Vec<Record<'_>>) -> std::io::Result<()> {
-    records.sort_by(|a, b| a.id.cmp(b.id));
+    // Ids are unique in a shard: an unstable sort orders them the same.
+    records.sort_unstable_by(|a, b| a.id.cmp(b.id));
     // (key, record number), sorted: each key's numbers in record order.
     let mut pairs: Vec<(&[u8], u32)> = Vec::new();
     for (n, r) in records.iter().enumerate() {
