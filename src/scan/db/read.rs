@@ -26,10 +26,10 @@ pub const MAX_RECORD_BYTES: u64 = 16 * 1024 * 1024;
 
 /// How many records a worker takes at a time: enough that handing them
 /// over costs little, few enough that the cores finish together.
-const BATCH: usize = 64;
+const BATCH: usize = 256;
 /// How many batches may be out (read, not yet consumed) at once: a few
 /// MiB of records.
-const IN_FLIGHT: usize = 16;
+const IN_FLIGHT: usize = 8;
 
 /// What the index keeps of a record: identity, freshness, and the
 /// (ecosystem, normalised name) keys it is found under. Never the record.
