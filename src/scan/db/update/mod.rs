@@ -482,30 +482,50 @@ fn scan_zip(path: &Path) -> std::result::Result<ZipContents, String> {
     struct Head {
         modified: Option<String>,
     }
+    // A record's `modified`, if it is a record; decoded on every core.
+    let date = |(entry, stored): (archive::Entry, Vec<u8>)| {
+        let bytes = archive::decode(&entry, &stored)?;
+        // A corrupt record is the import's to warn about; only dates matter here.
+        Ok::<_, String>(
+            serde_json::from_slice::<Head>(&bytes)
+                .ok()
+                .map(|head| head.modified.and_then(|m| m.parse::<Timestamp>().ok())),
+        )
+    };
     let zip = Archive::open(path).map_err(|e| format!("not a zip archive: {e}"))?;
     let mut reader = zip.reader(true);
     let mut contents = ZipContents {
         records: 0,
         newest: None,
     };
-    for entry in zip.entries() {
-        let entry = entry?;
-        if entry.is_dir() || !entry.name.to_ascii_lowercase().ends_with(".json") {
-            continue;
+    let mut entries = zip.entries();
+    loop {
+        let mut batch = Vec::with_capacity(256);
+        for entry in entries.by_ref() {
+            let entry = entry?;
+            if entry.is_dir() || !entry.name.to_ascii_lowercase().ends_with(".json") {
+                continue;
+            }
+            if entry.size > super::read::MAX_RECORD_BYTES {
+                // The import skips it with a warning; its date is no evidence.
+                continue;
+            }
+            let stored = reader.stored(&entry)?;
+            batch.push((entry, stored));
+            if batch.len() == 256 {
+                break;
+            }
         }
-        if entry.size > super::read::MAX_RECORD_BYTES {
-            // The import skips it with a warning; its date is no evidence.
-            continue;
+        if batch.is_empty() {
+            return Ok(contents);
         }
-        let bytes = archive::decode(&entry, &reader.stored(&entry)?)?;
-        // A corrupt record is the import's to warn about; only dates matter here.
-        if let Ok(head) = serde_json::from_slice::<Head>(&bytes) {
-            contents.records += 1;
-            let modified = head.modified.and_then(|m| m.parse::<Timestamp>().ok());
-            contents.newest = contents.newest.max(modified);
+        for dated in super::read::par_map(batch, date) {
+            if let Some(modified) = dated? {
+                contents.records += 1;
+                contents.newest = contents.newest.max(modified);
+            }
         }
     }
-    Ok(contents)
 }
 
 /// The ecosystems a cache holds, as bucket directories: those downloaded
