@@ -232,6 +232,19 @@ enum Message<U> {
     End(u64),
 }
 
+/// Tells the consumer when a worker unwinds.
+struct Alarm<U>(std::sync::mpsc::Sender<Message<U>>);
+
+impl<U> Drop for Alarm<U> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let _ = self.0.send(Message::Failed(Error::Usage(
+                "a thread reading the OSV data stopped unexpectedly".into(),
+            )));
+        }
+    }
+}
+
 /// Reads every record of `path` in a stable order (file names sorted; zip
 /// entries in archive order) and hands each to `work` on every core, while
 /// `each` takes the results in that order on this thread. Returns the
@@ -310,19 +323,25 @@ fn pipeline<U: Send>(
         });
         for _ in 0..workers {
             let out = to_consumer.clone();
-            scope.spawn(move || loop {
-                let next = match queue.lock() {
-                    Ok(q) => q.recv(),
-                    Err(_) => return,
-                };
-                let Ok((n, batch)) = next else {
-                    return;
-                };
-                if out
-                    .send(Message::Batch(n, batch.into_iter().map(work).collect()))
-                    .is_err()
-                {
-                    return;
+            scope.spawn(move || {
+                // A worker that panics (a bug) would leave the consumer
+                // waiting for its batch, and the reader for a ticket, for
+                // ever: it says so on its way out; the scope re-raises.
+                let _alarm = Alarm(out.clone());
+                loop {
+                    let next = match queue.lock() {
+                        Ok(q) => q.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok((n, batch)) = next else {
+                        return;
+                    };
+                    if out
+                        .send(Message::Batch(n, batch.into_iter().map(work).collect()))
+                        .is_err()
+                    {
+                        return;
+                    }
                 }
             });
         }
@@ -648,6 +667,46 @@ pub fn visit_blobs(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_worker_that_panics_ends_the_read_instead_of_hanging_it() {
+        let dir = tempfile::tempdir().unwrap();
+        // Many more batches than may be out at once after the one that
+        // fails: without the alarm, the reader waits for a ticket for ever.
+        let n = BATCH * (IN_FLIGHT + 4);
+        for i in 0..n {
+            std::fs::write(
+                dir.path().join(format!("{i:05}.json")),
+                format!(r#"{{"id":"X-{i}"}}"#),
+            )
+            .unwrap();
+        }
+        let work = |p: Pending| -> std::result::Result<String, String> {
+            let (raw, _) = decoded(p)?;
+            if raw.name.ends_with("00100.json") {
+                panic!("a bug");
+            }
+            Ok(raw.name)
+        };
+        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pipeline(dir.path(), Kind::Dir, work, |_| Ok(()))
+        }));
+        assert!(read.is_err(), "the panic reaches the caller");
+        // And without the bug every record comes, in order.
+        let mut seen = Vec::new();
+        pipeline(
+            dir.path(),
+            Kind::Dir,
+            |p| decoded(p).map(|(raw, _)| raw.name),
+            |name| {
+                seen.push(name);
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(seen.len(), n);
+        assert!(seen.windows(2).all(|w| w[0] < w[1]));
+    }
 
     #[test]
     fn pep503_names() {
