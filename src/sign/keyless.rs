@@ -305,16 +305,9 @@ impl Keyless {
                 .await
         }
         .map_err(KeylessError::Log)?;
-        let mut bundle =
-            BundleV03::with_certificate_and_dsse(credential.certificate.clone(), envelope)
-                .with_tlog_entry(entry);
-        if let Some(tsa) = &self.tsa {
-            let token = super::tlog::timestamp(tsa, &signature)
-                .await
-                .map_err(KeylessError::Log)?;
-            bundle = bundle.with_rfc3161_timestamp(token);
-        }
-        Ok(bundle.into_bundle())
+        let bundle = BundleV03::with_certificate_and_dsse(credential.certificate.clone(), envelope)
+            .with_tlog_entry(entry);
+        self.stamped(bundle, &signature).await
     }
 
     /// A message signature over `message` (a `hashedrekord` entry), logged
@@ -345,14 +338,24 @@ impl Keyless {
                 .await
         }
         .map_err(KeylessError::Log)?;
-        let mut bundle = BundleV03::with_certificate_and_signature(
+        let bundle = BundleV03::with_certificate_and_signature(
             credential.certificate.clone(),
             signature.clone(),
             Sha256Hash::new(digest),
         )
         .with_tlog_entry(entry);
+        self.stamped(bundle, &signature).await
+    }
+
+    /// The bundle, with the timestamp authority's token for `signature`
+    /// where the instance has one.
+    async fn stamped(
+        &self,
+        mut bundle: sigstore_sign::bundle::BundleV03,
+        signature: &sigstore_sign::types::SignatureBytes,
+    ) -> Result<sigstore_sign::types::Bundle, KeylessError> {
         if let Some(tsa) = &self.tsa {
-            let token = super::tlog::timestamp(tsa, &signature)
+            let token = super::tlog::timestamp(tsa, signature)
                 .await
                 .map_err(KeylessError::Log)?;
             bundle = bundle.with_rfc3161_timestamp(token);

@@ -25,7 +25,7 @@ use std::sync::OnceLock;
 use serde_json::{json, Value};
 
 use crate::common::sigstore::peer;
-use crate::common::{output_of, wharf, Output};
+use crate::common::{fixture_or_skip, output_of, scripted_fixture, wharf, Output};
 
 const OSV: &str = "/work/shared/osv";
 /// The record folders of `/work/shared/osv` (GHSA holds npm and PyPI ones).
@@ -60,35 +60,14 @@ impl ParityImage {
 fn parity_image(test: &str) -> Option<&'static ParityImage> {
     static IMAGE: OnceLock<Result<ParityImage, String>> = OnceLock::new();
     let image = IMAGE.get_or_init(|| {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/parity-image.sh");
-        let out = output_of(&mut Command::new(&script));
-        match out.code {
-            Some(0) => out
-                .stdout
-                .lines()
-                .last()
-                .map(|dir| ParityImage {
-                    dir: PathBuf::from(dir),
-                })
-                .ok_or_else(|| format!("{} printed no folder", script.display())),
-            _ => Err(format!(
-                "{} could not build the image (it needs root, debootstrap, umoci, pip, npm, \
-                 cargo and crane from scripts/peers.sh):\n{}",
-                script.display(),
-                out.stderr.trim_end()
-            )),
-        }
+        scripted_fixture(
+            "parity-image.sh",
+            "image",
+            "root, debootstrap, umoci, pip, npm, cargo and crane from scripts/peers.sh",
+        )
+        .map(|dir| ParityImage { dir })
     });
-    match image {
-        Ok(image) => Some(image),
-        Err(why) if std::env::var_os("CI").is_some() => {
-            panic!("{test}: CI must run the parity tests, but {why}")
-        }
-        Err(why) => {
-            eprintln!("skipping {test}: {why}");
-            None
-        }
-    }
+    fixture_or_skip(test, "parity tests", image)
 }
 
 /// The OSV records, or `None` (and the reason printed) when not here.

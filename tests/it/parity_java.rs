@@ -24,7 +24,7 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 use crate::common::sigstore::peer;
-use crate::common::{output_of, percent_decode, wharf};
+use crate::common::{fixture_or_skip, output_of, percent_decode, scripted_fixture, wharf};
 use crate::parity::{components, go_build_info, of_type, read_json, test_name, Key};
 
 /// The built layout: `root/` (its file system), `layout/` (the OCI layout,
@@ -61,35 +61,14 @@ impl JavaLayout {
 fn java_layout(test: &str) -> Option<&'static JavaLayout> {
     static LAYOUT: OnceLock<Result<JavaLayout, String>> = OnceLock::new();
     let layout = LAYOUT.get_or_init(|| {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/java-layout.sh");
-        let out = output_of(&mut Command::new(&script));
-        match out.code {
-            Some(0) => out
-                .stdout
-                .lines()
-                .last()
-                .map(|dir| JavaLayout {
-                    dir: PathBuf::from(dir),
-                })
-                .ok_or_else(|| format!("{} printed no folder", script.display())),
-            _ => Err(format!(
-                "{} could not build the layout (it needs mvn, Go, Maven Central and the Go \
-                 module proxy, and cosign and crane from scripts/peers.sh):\n{}",
-                script.display(),
-                out.stderr.trim_end()
-            )),
-        }
+        scripted_fixture(
+            "java-layout.sh",
+            "layout",
+            "mvn, Go, Maven Central and the Go module proxy, and cosign and crane from scripts/peers.sh",
+        )
+        .map(|dir| JavaLayout { dir })
     });
-    match layout {
-        Ok(layout) => Some(layout),
-        Err(why) if std::env::var_os("CI").is_some() => {
-            panic!("{test}: CI must run the Java parity test, but {why}")
-        }
-        Err(why) => {
-            eprintln!("skipping {test}: {why}");
-            None
-        }
-    }
+    fixture_or_skip(test, "Java parity test", layout)
 }
 
 /// A component's property.

@@ -8,13 +8,14 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::common::oci::{Layer, OciLayout};
+use crate::common::registry::Registry;
 use crate::common::Output;
 use crate::scan::{debian_db, debian_files, tar};
 use crate::sign::Env;
 
 /// Pushes the Debian image (bash with a high finding in `debian_db`) as
 /// `vuln:1.0`; returns its digest.
-fn push_vulnerable(env: &Env, dir: &Path) -> String {
+pub(crate) fn push_vulnerable(registry: &Registry, dir: &Path) -> String {
     let mut oci = OciLayout::new(&dir.join("layout"));
     let image = oci.add_image_with(
         "v1",
@@ -23,7 +24,7 @@ fn push_vulnerable(env: &Env, dir: &Path) -> String {
         "vuln",
         &[Layer::gzip(&tar(&debian_files()))],
     );
-    oci.push("v1", &env.registry, "vuln", "1.0");
+    oci.push("v1", registry, "vuln", "1.0");
     image.digest.clone()
 }
 
@@ -39,7 +40,7 @@ pub(crate) struct Setup {
 pub(crate) fn setup() -> Setup {
     let env = Env::start();
     let work = tempfile::tempdir().expect("work dir");
-    let digest = push_vulnerable(&env, work.path());
+    let digest = push_vulnerable(&env.registry, work.path());
     let db = debian_db(work.path());
     Setup {
         env,

@@ -12,12 +12,11 @@
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-use crate::common::oci::{Layer, OciLayout};
 use crate::common::proxy::{Options, Proxy, Seen, TokenAuth};
 use crate::common::registry::Registry;
 use crate::common::sigstore::stack;
 use crate::common::wharf;
-use crate::scan::{debian_db, debian_files, tar};
+use crate::scan::debian_db;
 
 const USER: &str = "run-bot";
 const PASSWORD: &str = "pw-run-requests-do-not-print";
@@ -64,16 +63,7 @@ fn one_run_needs_one_certificate_and_few_registry_requests() {
     let work = tempfile::tempdir().expect("work dir");
     let dir = work.path();
 
-    let mut oci = OciLayout::new(&dir.join("layout"));
-    let image = oci.add_image_with(
-        "v1",
-        "linux",
-        "amd64",
-        "vuln",
-        &[Layer::gzip(&tar(&debian_files()))],
-    );
-    oci.push("v1", &registry, "vuln", "1.0");
-    let digest = image.digest.clone();
+    let digest = crate::run::push_vulnerable(&registry, dir);
     let db = debian_db(dir);
 
     // The registry behind a token service, and each signing service behind

@@ -534,7 +534,7 @@ fn archive_damaged(path: &Path, e: &dyn std::fmt::Display) -> Error {
 }
 
 /// Whether a file or entry name is an OSV record's (`*.json`, any case).
-fn is_json_name(name: &str) -> bool {
+pub(crate) fn is_json_name(name: &str) -> bool {
     name.len() > 5
         && name
             .get(name.len() - 5..)

@@ -22,7 +22,7 @@ use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::ops::{Deref, DerefMut};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
@@ -368,6 +368,48 @@ where
     let mut cmd = Command::new(program);
     cmd.args(args).stdin(Stdio::null());
     run_command(&mut cmd)
+}
+
+/// The folder a project script builds and caches (`scripts/NAME`, which
+/// prints it last and holds its own lock), or why not: `needs` says what
+/// the script needs, for the message.
+pub fn scripted_fixture(name: &str, what: &str, needs: &str) -> Result<PathBuf, String> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scripts")
+        .join(name);
+    let out = output_of(&mut Command::new(&script));
+    match out.code {
+        Some(0) => out
+            .stdout
+            .lines()
+            .last()
+            .map(PathBuf::from)
+            .ok_or_else(|| format!("{} printed no folder", script.display())),
+        _ => Err(format!(
+            "{} could not build the {what} (it needs {needs}):\n{}",
+            script.display(),
+            out.stderr.trim_end()
+        )),
+    }
+}
+
+/// A fixture, or `None` with the reason printed; in CI, where `.ci/run`
+/// has built it, a missing fixture fails the test instead.
+pub fn fixture_or_skip<'a, T>(
+    test: &str,
+    tests: &str,
+    fixture: &'a Result<T, String>,
+) -> Option<&'a T> {
+    match fixture {
+        Ok(f) => Some(f),
+        Err(why) if std::env::var_os("CI").is_some() => {
+            panic!("{test}: CI must run the {tests}, but {why}")
+        }
+        Err(why) => {
+            eprintln!("skipping {test}: {why}");
+            None
+        }
+    }
 }
 
 /// Runs a program (a peer, a tool) to completion with no input; what it

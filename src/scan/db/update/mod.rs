@@ -503,7 +503,7 @@ fn scan_zip(path: &Path) -> std::result::Result<ZipContents, String> {
         let mut batch = Vec::with_capacity(256);
         for entry in entries.by_ref() {
             let entry = entry?;
-            if entry.is_dir() || !entry.name.to_ascii_lowercase().ends_with(".json") {
+            if entry.is_dir() || !super::read::is_json_name(&entry.name) {
                 continue;
             }
             if entry.size > super::read::MAX_RECORD_BYTES {
